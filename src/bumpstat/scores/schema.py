@@ -1,0 +1,245 @@
+"""In-memory form of a score file (schema ``bumpstat-scores``, version 1).
+
+A score file is what an anomaly search hands over, per signal-region window:
+
+- ``data``: the data events scored by that window's classifier(s): ``m`` (TeV), ``scores`` of
+  shape ``(n_runs, n_events)`` (larger = more signal-like), optional ``weight``, ``label``
+  (1 = signal, 0 = background; truth, for studies), ``fold`` (k-fold index). Data may extend
+  beyond the window (e.g. the whole fit range for the bump hunt); the window selects its SR.
+- ``template``: the background-template events: ``scores`` ``(n_runs, n_template)``, optional
+  ``weight`` and ``m``.
+
+Every constructor validates; the error names the source file, window, field and problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from bumpstat.exceptions import ScoreFileError
+from bumpstat.windows import Window
+
+__all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "EventSet", "WindowScores", "ScoreFile"]
+
+SCHEMA_NAME = "bumpstat-scores"
+SCHEMA_VERSION = 1
+
+#: Fields of an event set, in file order, with their required dtype kind.
+EVENT_FIELDS = ("scores", "m", "weight", "label", "fold")
+
+
+def _where(source: str | None, window: str | None, part: str | None, name: str) -> str:
+    bits = []
+    if source:
+        bits.append(f"file {source!r}")
+    if window:
+        bits.append(f"window {window!r}")
+    bits.append(f"field '{part}/{name}'" if part else f"field {name!r}")
+    return ", ".join(bits)
+
+
+def _check_finite(a: np.ndarray, where: str) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = np.argwhere(bad)[0].tolist()
+        raise ScoreFileError(
+            f"{where}: {int(bad.sum())} non-finite value(s) (NaN or inf), first at index {first}; "
+            "remove or fix these events before writing the score file"
+        )
+
+
+@dataclass(frozen=True)
+class EventSet:
+    """One sample of events in one window.
+
+    Parameters
+    ----------
+    scores : array, shape (n_runs, n)
+        Anomaly score per classifier run and event; a 1-D array is one run.
+    m : array, shape (n,), optional
+        Resonant mass in TeV (required for data).
+    weight : array, shape (n,), optional
+        Non-negative event weights (default 1).
+    label : array, shape (n,), optional
+        Truth label, 1 = signal, 0 = background.
+    fold : array, shape (n,), optional
+        k-fold index of the classifier that scored the event.
+    """
+
+    scores: np.ndarray
+    m: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    label: np.ndarray | None = None
+    fold: np.ndarray | None = None
+
+    def validated(
+        self, *, source: str | None = None, window: str | None = None, part: str = "data"
+    ) -> EventSet:
+        """Return a copy with canonical dtypes and shapes, or raise :class:`ScoreFileError`."""
+        s = np.asarray(self.scores, dtype=np.float64)
+        if s.ndim == 1:
+            s = s[None, :]
+        if s.ndim != 2:
+            raise ScoreFileError(
+                f"{_where(source, window, part, 'scores')}: expected shape (n_runs, n_events), "
+                f"got {s.shape}"
+            )
+        if s.shape[0] == 0:
+            raise ScoreFileError(f"{_where(source, window, part, 'scores')}: zero classifier runs")
+        if s.shape[1] == 0:
+            raise ScoreFileError(f"{_where(source, window, part, 'scores')}: no events")
+        _check_finite(s, _where(source, window, part, "scores"))
+        n = s.shape[1]
+        out: dict[str, np.ndarray | None] = {"scores": s}
+        for name, dtype in (("m", np.float64), ("weight", np.float64), ("label", np.int8),
+                            ("fold", np.int16)):
+            v = getattr(self, name)
+            if v is None:
+                out[name] = None
+                continue
+            where = _where(source, window, part, name)
+            raw = np.asarray(v)
+            if raw.shape != (n,):
+                raise ScoreFileError(
+                    f"{where}: expected shape ({n},) to match {n} events in '{part}/scores', "
+                    f"got {raw.shape}"
+                )
+            if name in ("m", "weight"):
+                arr = raw.astype(np.float64)
+                _check_finite(arr, where)
+                if name == "weight" and (arr < 0).any():
+                    raise ScoreFileError(f"{where}: {int((arr < 0).sum())} negative weight(s)")
+                if name == "m" and (arr <= 0).any():
+                    raise ScoreFileError(f"{where}: {int((arr <= 0).sum())} non-positive mass(es)")
+            else:
+                if raw.dtype.kind == "f" and not np.all(np.isfinite(raw) & (raw == np.round(raw))):
+                    raise ScoreFileError(f"{where}: expected integers, found non-integer values")
+                arr = raw.astype(dtype)
+                if name == "label" and not np.isin(arr, (0, 1)).all():
+                    raise ScoreFileError(
+                        f"{where}: labels must be 0 (background) or 1 (signal), found "
+                        f"{sorted(set(np.unique(arr).tolist()) - {0, 1})[:5]}"
+                    )
+            out[name] = arr
+        return EventSet(**out)  # type: ignore[arg-type]
+
+    @property
+    def n_runs(self) -> int:
+        """Number of classifier runs (rows of ``scores``)."""
+        return int(np.shape(self.scores)[0])
+
+    @property
+    def n_events(self) -> int:
+        """Number of events (columns of ``scores``)."""
+        return int(np.shape(self.scores)[-1])
+
+    def weights(self) -> np.ndarray:
+        """Event weights, ones where none are stored."""
+        return np.ones(self.n_events) if self.weight is None else self.weight
+
+    def select(self, mask: np.ndarray) -> EventSet:
+        """The subset of events where ``mask`` is true (all runs)."""
+        return EventSet(
+            scores=self.scores[:, mask],
+            **{k: (None if getattr(self, k) is None else getattr(self, k)[mask])
+               for k in ("m", "weight", "label", "fold")},
+        )
+
+    def present_fields(self) -> tuple[str, ...]:
+        """Names of the fields that are stored."""
+        return tuple(k for k in EVENT_FIELDS if getattr(self, k) is not None)
+
+
+@dataclass(frozen=True)
+class WindowScores:
+    """Data and background-template scores for one signal-region window."""
+
+    window: Window
+    data: EventSet
+    template: EventSet
+
+    def validated(self, *, source: str | None = None) -> WindowScores:
+        """Validate both samples and their consistency; raise :class:`ScoreFileError`."""
+        name = self.window.name
+        data = self.data.validated(source=source, window=name, part="data")
+        template = self.template.validated(source=source, window=name, part="template")
+        if data.m is None:
+            raise ScoreFileError(
+                f"{_where(source, name, 'data', 'm')}: missing; data events need their mass "
+                f"(present: {', '.join(data.present_fields())})"
+            )
+        if data.n_runs != template.n_runs:
+            raise ScoreFileError(
+                f"{'file ' + repr(source) + ', ' if source else ''}window {name!r}: data has "
+                f"{data.n_runs} classifier run(s) but template has {template.n_runs}"
+            )
+        return WindowScores(self.window, data, template)
+
+    def signal_region(self) -> EventSet:
+        """Data events inside the window (``low <= m < high``)."""
+        assert self.data.m is not None
+        return self.data.select(self.window.contains(self.data.m))
+
+
+@dataclass(frozen=True)
+class ScoreFile:
+    """All windows of one anomaly search.
+
+    Parameters
+    ----------
+    windows : tuple of WindowScores
+        One entry per signal-region window, unique names.
+    method : str
+        Name of the method that produced the scores (``"iad"``, ``"cwola"``, ``"exact"``, …).
+    metadata : mapping
+        JSON-serialisable free-form provenance (seed, feature names, generator, …).
+    source : str, optional
+        Path the file was read from (used in error messages).
+    """
+
+    windows: tuple[WindowScores, ...]
+    method: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if len(self.windows) == 0:
+            raise ScoreFileError(
+                f"{'file ' + repr(self.source) + ': ' if self.source else ''}no windows"
+            )
+        checked = tuple(w.validated(source=self.source) for w in self.windows)
+        names = [w.window.name for w in checked]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ScoreFileError(f"duplicate window name(s) {sorted(dup)} in {self.source or 'score file'}")
+        runs = {w.data.n_runs for w in checked}
+        if len(runs) > 1:
+            raise ScoreFileError(
+                f"{self.source or 'score file'}: windows have different numbers of runs {sorted(runs)}"
+            )
+        object.__setattr__(self, "windows", checked)
+
+    @property
+    def n_runs(self) -> int:
+        """Number of classifier runs (the same in every window)."""
+        return self.windows[0].data.n_runs
+
+    @property
+    def window_names(self) -> tuple[str, ...]:
+        """Names of the windows, in file order."""
+        return tuple(w.window.name for w in self.windows)
+
+    def __getitem__(self, name: str) -> WindowScores:
+        for w in self.windows:
+            if w.window.name == name:
+                return w
+        raise KeyError(f"no window {name!r}; windows are {list(self.window_names)}")
+
+    def with_metadata(self, **extra: Any) -> ScoreFile:
+        """A copy with ``extra`` merged into the metadata."""
+        return replace(self, metadata={**self.metadata, **extra})
