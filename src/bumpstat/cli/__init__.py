@@ -13,7 +13,9 @@ import click
 __all__ = ["main"]
 
 #: command name -> "module:attribute" of a click command.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "ranode": "bumpstat.cli.ranode:ranode",
+}
 
 
 class _LazyGroup(click.Group):

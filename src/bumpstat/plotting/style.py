@@ -1,0 +1,40 @@
+"""Shared figure helpers: an mplhep style context, a figure factory and saving."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import mplhep
+from matplotlib.figure import Figure
+
+__all__ = ["hep_style", "new_axes", "finish"]
+
+
+@contextlib.contextmanager
+def hep_style() -> Iterator[None]:
+    """Apply the CMS-like mplhep style for the figures made inside the block."""
+    with plt.style.context(mplhep.style.CMS):
+        yield
+
+
+def new_axes(ax=None, *, nrows: int = 1, height_ratios=None, figsize=(10, 8)):
+    """Return ``(fig, axes)``; reuse ``ax`` when given (single panel only)."""
+    if ax is not None:
+        return ax.figure, ax
+    fig, axes = plt.subplots(
+        nrows, 1, figsize=figsize, sharex=nrows > 1,
+        gridspec_kw={"height_ratios": height_ratios} if height_ratios else None,
+    )
+    return fig, axes
+
+
+def finish(fig: Figure, path: str | Path | None) -> Figure:
+    """Save ``fig`` to ``path`` (parents created) when given; return it."""
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, bbox_inches="tight", dpi=100)
+    return fig
