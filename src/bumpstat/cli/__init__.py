@@ -14,6 +14,11 @@ __all__ = ["main"]
 
 #: command name -> "module:attribute" of a click command.
 COMMANDS: dict[str, str] = {
+    "demo": "bumpstat.cli.demo:demo",
+    "generate": "bumpstat.cli.generate:generate",
+    "scan": "bumpstat.cli.scan:scan",
+    "delta-sys": "bumpstat.cli.scan:delta_sys",
+    "significance": "bumpstat.cli.significance:significance",
     "ranode": "bumpstat.cli.ranode:ranode",
 }
 
