@@ -1,0 +1,5 @@
+"""Shared test set-up: plots render off-screen."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
