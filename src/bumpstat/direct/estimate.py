@@ -191,9 +191,7 @@ def direct_estimate(
     rel_unc_stat = np.sqrt(1.0 / n_exp + counts.rel_unc_template**2)  # eq. 9
     cc = cut_and_count(counts.n_obs, n_exp, rel_unc, cl=cl)
     z_gauss = gaussian_significance(counts.n_obs, n_exp, rel_unc)
-    exp_lim = np.moveaxis(np.asarray(cc.expected_limits), -1, 0) if np.ndim(
-        cc.expected_limits) == 3 and np.shape(cc.expected_limits)[-1] != 5 else np.asarray(
-        cc.expected_limits)
+    exp_lim = np.asarray(cc.expected_limits)  # (n_runs, n_eps, 5)
     points = []
     for j in range(n_eps):
         points.append(
