@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,24 @@ __all__ = ["hep_style", "new_axes", "finish"]
 
 @contextlib.contextmanager
 def hep_style() -> Iterator[None]:
-    """Apply the CMS-like mplhep style for the figures made inside the block."""
-    with plt.style.context(mplhep.style.CMS):
+    """Apply the CMS-like mplhep style for the figures made inside the block.
+
+    The style names font families that most machines lack; matplotlib's fallback notices
+    are silenced inside the block only.
+    """
+    with _quiet_fonts(), plt.style.context(mplhep.style.CMS):
         yield
+
+
+@contextlib.contextmanager
+def _quiet_fonts() -> Iterator[None]:
+    fm_logger = logging.getLogger("matplotlib.font_manager")
+    level = fm_logger.level
+    fm_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        fm_logger.setLevel(level)
 
 
 def new_axes(ax=None, *, nrows: int = 1, height_ratios=None, figsize=(10, 8)):
@@ -36,5 +52,6 @@ def finish(fig: Figure, path: str | Path | None) -> Figure:
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, bbox_inches="tight", dpi=100)
+        with _quiet_fonts():
+            fig.savefig(path, bbox_inches="tight", dpi=100)
     return fig
