@@ -1,0 +1,33 @@
+"""Event data: the synthetic LHCO-like generator with exact densities and the LHCO R&D loader.
+
+>>> from bumpstat.data import SyntheticLHCO
+>>> ev = SyntheticLHCO().sample(n_background=100, n_signal=5, seed=0)
+>>> ev.n_signal, ev.x.shape
+(5, (105, 4))
+"""
+
+from __future__ import annotations
+
+from bumpstat.data.lhco import LHCO_COLUMNS, derive_features, load_lhco_rnd
+from bumpstat.data.synthetic import (
+    BASELINE_FEATURES,
+    DELTA_R_FEATURE,
+    M_HI,
+    M_LO,
+    SQRT_S,
+    Events,
+    SyntheticLHCO,
+)
+
+__all__ = [
+    "Events",
+    "SyntheticLHCO",
+    "load_lhco_rnd",
+    "derive_features",
+    "LHCO_COLUMNS",
+    "BASELINE_FEATURES",
+    "DELTA_R_FEATURE",
+    "M_LO",
+    "M_HI",
+    "SQRT_S",
+]
