@@ -11,6 +11,9 @@ from bumpstat.exceptions import (
     WindowError,
     WorkingPointError,
 )
+from bumpstat.scan import ScanResult, run_scan
+from bumpstat.stats.cutcount import cut_and_count
+from bumpstat.stats.significance import asimov_significance, gaussian_significance
 from bumpstat.windows import Window, sliding_windows, windows_from_edges
 
 __version__ = "0.1.0"
@@ -24,7 +27,12 @@ __all__ = [
     "ScoreFileError",
     "WindowError",
     "WorkingPointError",
+    "ScanResult",
     "Window",
+    "asimov_significance",
+    "cut_and_count",
+    "gaussian_significance",
+    "run_scan",
     "sliding_windows",
     "windows_from_edges",
 ]
