@@ -14,16 +14,19 @@ from bumpstat.cli._common import bumpstat_errors
 @click.option("--n-signal", type=int, default=1000, show_default=True)
 @click.option("--method", type=click.Choice(["direct", "fit", "both"]), default="direct",
               show_default=True)
+@click.option("--eps-b", "eps_b", type=float, multiple=True,
+              help="Working point (repeatable). Default: 1e-2, 1e-3, 1e-4.")
 @click.option("--write-scores", is_flag=True, help="Also write the score files used.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @bumpstat_errors
-def demo(out, seed, n_background, n_signal, method, write_scores, quiet) -> None:
+def demo(out, seed, n_background, n_signal, method, eps_b, write_scores, quiet) -> None:
     """Generate data with injected signal, score it, estimate delta_sys, scan, and report."""
     from bumpstat.demo import DemoConfig, run_demo
 
     methods = ("direct", "fit") if method == "both" else (method,)
     cfg = DemoConfig(n_background=n_background, n_signal=n_signal, n_template=n_background,
-                     seed=seed, methods=methods, write_score_files=write_scores)
+                     seed=seed, methods=methods, write_score_files=write_scores,
+                     **({"eps_b": tuple(eps_b)} if eps_b else {}))
     res = run_demo(out, cfg, progress=not quiet)
     best = res.scan.max_local()
     click.echo(f"largest local significance: Z = {float(best.z.mean()):.2f} in "

@@ -1,0 +1,85 @@
+"""The CLI, invoked as a user would: generate -> scan / delta-sys, significance, demo."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bumpstat.cli import main
+from bumpstat.stats.significance import asimov_significance, gaussian_significance
+
+
+def _run(*args):
+    res = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return res
+
+
+def test_significance_json_matches_api():
+    res = _run("significance", "--n-obs", 160, "--n-exp", 120, "--rel-unc", 0.1, "--json")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["z_asimov"] == pytest.approx(asimov_significance(160, 120, 0.1), rel=1e-12)
+    assert d["z_gaussian"] == pytest.approx(gaussian_significance(160, 120, 0.1), rel=1e-12)
+    assert d["z_pyhf"] == pytest.approx(d["z_asimov"], abs=1e-3)  # shapesys q0 == eq. 6
+
+
+def test_significance_bad_input_is_clean_error():
+    res = _run("significance", "--n-obs", 5, "--n-exp", 0, "--json")
+    assert res.exit_code != 0
+    assert "InputError" in res.output and "n_exp" in res.output
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    d = tmp_path_factory.mktemp("gen")
+    res = _run("generate", "--out", d / "ev.npz", "--n-background", 300_000, "--n-signal", 300,
+               "--seed", 3, "--scores", d / "scores.h5", "--n-template", 300_000)
+    assert res.exit_code == 0, res.output
+    res = _run("generate", "--out", d / "mc.npz", "--n-background", 300_000, "--n-signal", 0,
+               "--variant", "alternative", "--seed", 4, "--scores", d / "mc.h5",
+               "--n-template", 300_000)
+    assert res.exit_code == 0, res.output
+    return d
+
+
+def test_generate_writes_events(generated):
+    with np.load(generated / "ev.npz") as z:
+        assert z["x"].shape == (300_300, 4) and int(z["label"].sum()) == 300
+
+
+def test_delta_sys_then_scan(generated):
+    d = generated
+    res = _run("delta-sys", d / "mc.h5", "--eps-b", 1e-2, "--eps-b", 1e-3, "--out", d / "ds.json",
+               "--plot", d / "ds.png")
+    assert res.exit_code == 0, res.output
+    ds = json.loads((d / "ds.json").read_text())
+    assert ds["eps_b"] == [0.01, 0.001] and len(ds["per_window"]) == 9
+    res = _run("scan", d / "scores.h5", "--eps-b", 1e-2, "--eps-b", 1e-3, "--delta-sys",
+               d / "ds.json", "--out", d / "scan", "--quiet")
+    assert res.exit_code == 0, res.output
+    scan = json.loads((d / "scan" / "scan.json").read_text())
+    assert len(scan["results"]) == 18
+    rec = scan["results"][0]
+    assert rec["delta_sys"] == pytest.approx(ds["delta_sys"][0])
+    assert (d / "scan" / "report.md").is_file() and (d / "scan" / "significance_direct.png").is_file()
+
+
+def test_scan_missing_file_is_clean_error(tmp_path):
+    res = _run("scan", tmp_path / "nope.h5", "--out", tmp_path / "o")
+    assert res.exit_code != 0 and "does not exist" in res.output
+
+
+def test_demo_small(tmp_path):
+    res = _run("demo", "--out", tmp_path, "--n-background", 200_000, "--n-signal", 400,
+               "--eps-b", 1e-2, "--eps-b", 1e-3, "--quiet")
+    assert res.exit_code == 0, res.output
+    scan = json.loads((tmp_path / "scan.json").read_text())
+    recs = scan["results"]
+    assert len(recs) == 18
+    for key in ("window", "eps_b", "n_sr", "n_obs", "n_exp", "rel_unc", "z", "p_value",
+                "upper_limit", "z_std", "n_obs_std"):
+        assert key in recs[0]
+    best = max(recs, key=lambda r: r["z"])
+    assert 3.3 <= best["window"]["center"] <= 3.7
+    assert (tmp_path / "report.md").read_text().startswith("# bumpstat demo")
