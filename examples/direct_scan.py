@@ -1,0 +1,40 @@
+"""Direct background estimation end to end on synthetic data, with the Python API.
+
+Generates data with 1000 injected signal events, an independent background template and a
+signal-free sample of the alternative generator; scores everything with the exact likelihood
+ratio; estimates delta_sys; scans the 9 sliding windows; prints the most significant point.
+
+    python examples/direct_scan.py [OUT_DIR]
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+import bumpstat
+from bumpstat.data import SyntheticLHCO
+from bumpstat.direct import estimate_delta_sys
+from bumpstat.methods import exact_score_file
+from bumpstat.plotting.scan import plot_significance
+
+out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
+windows = bumpstat.sliding_windows()  # paper 003: 9 windows of 0.4 TeV around 3.1-3.9 TeV
+
+nominal, alternative = SyntheticLHCO(), SyntheticLHCO(variant="alternative")
+data = nominal.sample(n_background=500_000, n_signal=500, seed=1)
+template = nominal.sample_background(500_000, seed=2)
+scores = exact_score_file(nominal, data, template, windows)
+
+mc = exact_score_file(nominal, alternative.sample_background(500_000, seed=3),
+                      alternative.sample_background(500_000, seed=4), windows)
+dsys = estimate_delta_sys(mc, [1e-2, 1e-3])
+print("delta_sys^MC:", dsys.value.round(3), "sigma_stat:", dsys.sigma_stat.round(3))
+
+scan = bumpstat.run_scan(scores, eps_b=[1e-2, 1e-3], delta_sys=dsys, progress=False)
+best = scan.max_local()
+print(f"largest local Z = {best.z.mean():.2f} in {best.window.name} at eps_b = {best.eps_b:g}: "
+      f"N_obs = {best.n_obs.mean():.0f}, N_exp = {best.n_exp.mean():.1f} ± "
+      f"{best.rel_unc.mean() * best.n_exp.mean():.1f}, 95% CL UL = {best.upper_limit.mean():.0f}")
+scan.write_json(out / "scan.json")
+plot_significance(scan, path=out / "significance.png")
+print("wrote", out / "scan.json", out / "significance.png")
