@@ -87,3 +87,17 @@ def test_scan_bad_options():
         run_scan(sf, executor="cluster", progress=False)
     with pytest.raises(InputError, match="delta_sys must be"):
         run_scan(sf, eps_b=[1e-2], delta_sys=[0.1, 0.2], progress=False)
+
+
+def test_exported_workspaces_reproduce_scan_with_pyhf_alone(tmp_path):
+    import pyhf
+
+    sf = toy_score_file(n_data=8000, n_template=8000, n_runs=2, seed=12, n_signal=40)
+    res = run_scan(sf, eps_b=[1e-2], delta_sys=0.1, windows=["SR4", "SR5"], progress=False)
+    files = res.export_workspaces(tmp_path)
+    assert len(files) == 4
+    pt = res.select(eps_b=1e-2)[1]  # SR5
+    ws = pyhf.Workspace(json.loads((tmp_path / "SR5_eps0.01_run1.json").read_text()))
+    model, data = ws.model(), ws.data(ws.model())
+    p0 = pyhf.infer.hypotest(0.0, data, model, test_stat="q0")
+    assert float(p0) == pytest.approx(pt.p_value[1], rel=1e-3)

@@ -95,6 +95,8 @@ def run_demo(out: str | Path, config: DemoConfig = DemoConfig(), *,
                           "score": "exact likelihood ratio (nominal generator)",
                           "delta_sys_from": "alternative generator, signal-free"}})
     files["scan"] = str(scan.write_json(out / "scan.json"))
+    scan.export_workspaces(out / "workspaces")
+    files["workspaces"] = str(out / "workspaces")
     t["scan_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

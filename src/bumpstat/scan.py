@@ -118,6 +118,26 @@ class ScanResult:
                 if (method is None or p.method == method)
                 and (eps_b is None or np.isclose(p.eps_b, eps_b))]
 
+    def export_workspaces(self, directory: str | Path, *, constraint: str = "poisson",
+                          method: str = "direct") -> list[Path]:
+        """Write one pyhf workspace JSON per window × working point × run of ``method``.
+
+        Files are named ``<window>_eps<eps_b>_run<r>.json``; each reproduces the point's
+        counting experiment with pyhf alone (``constraint`` "poisson": shapesys, as the scan's
+        own p-values and limits; "gaussian": normsys).
+        """
+        from bumpstat.stats.pyhf_models import build_workspace, export_workspace
+
+        directory = Path(directory)
+        written = []
+        for p in self.select(method=method):
+            for r in range(p.n_runs):
+                ws = build_workspace(float(p.n_obs[r]), float(p.n_exp[r]), float(p.rel_unc[r]),
+                                     constraint=constraint)
+                written.append(export_workspace(
+                    directory / f"{p.window.name}_eps{p.eps_b:g}_run{r}.json", ws))
+        return written
+
     def max_local(self, *, method: str | None = None) -> Any:
         """The point with the largest run-averaged local significance."""
         pts = self.select(method=method)

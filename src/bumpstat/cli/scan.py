@@ -33,10 +33,13 @@ def _eps(values: tuple[float, ...]) -> tuple[float, ...]:
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Run windows in a local process pool of this size (0: serial).")
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
+@click.option("--workspaces", type=click.Choice(["none", "poisson", "gaussian"]), default="none",
+              show_default=True,
+              help="Also export pyhf workspaces (OUT/workspaces/*.json) of the direct method.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @bumpstat_errors
 def scan(scores, eps_b, delta_sys, sigma_sys, per_window, method, function, workers, out,
-         quiet) -> None:
+         workspaces, quiet) -> None:
     """Scan every window and working point of a SCORES file; write OUT/scan.json, plots, report."""
     from bumpstat.direct.delta_sys import DeltaSys
     from bumpstat.report import write_report
@@ -59,6 +62,9 @@ def scan(scores, eps_b, delta_sys, sigma_sys, per_window, method, function, work
     result.write_json(outdir / "scan.json")
     write_report(outdir, result, dsys if isinstance(dsys, DeltaSys) else None,
                  title=f"bumpstat scan of {scores}")
+    if workspaces != "none" and "direct" in result.methods:
+        n_ws = len(result.export_workspaces(outdir / "workspaces", constraint=workspaces))
+        click.echo(f"wrote {n_ws} pyhf workspaces to {outdir / 'workspaces'}")
     best = result.max_local()
     click.echo(f"wrote {outdir / 'scan.json'} and {outdir / 'report.md'}; largest local Z = "
                f"{sum(best.z) / len(best.z):.2f} in {best.window.name} at eps_b = {best.eps_b:g} "
