@@ -76,10 +76,13 @@ def test_demo_small(tmp_path):
     assert res.exit_code == 0, res.output
     scan = json.loads((tmp_path / "scan.json").read_text())
     recs = scan["results"]
-    assert len(recs) == 18
+    assert len(recs) == 36  # 9 windows x 2 eps_b x (direct, fit)
+    assert {r["method"] for r in recs} == {"direct", "fit"}
     for key in ("window", "eps_b", "n_sr", "n_obs", "n_exp", "rel_unc", "z", "p_value",
                 "upper_limit", "z_std", "n_obs_std"):
         assert key in recs[0]
-    best = max(recs, key=lambda r: r["z"])
+    best = max((r for r in recs if r["method"] == "direct"), key=lambda r: r["z"])
     assert 3.3 <= best["window"]["center"] <= 3.7
-    assert (tmp_path / "report.md").read_text().startswith("# bumpstat demo")
+    report = (tmp_path / "report.md").read_text()
+    assert report.startswith("# bumpstat demo") and "## Fit-based vs direct" in report
+    assert len(list((tmp_path / "workspaces").glob("*.json"))) == 18

@@ -36,7 +36,7 @@ class DemoConfig:
     n_template: int = 1_000_000
     eps_b: tuple[float, ...] = DEFAULT_EPS_B
     seed: int = 20240101
-    methods: tuple[str, ...] = ("direct",)
+    methods: tuple[str, ...] = ("direct", "fit")
     fit_range: tuple[float, float] = DEFAULT_RANGE
     write_score_files: bool = False
 

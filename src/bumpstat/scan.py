@@ -129,6 +129,7 @@ class ScanResult:
         from bumpstat.stats.pyhf_models import build_workspace, export_workspace
 
         directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
         written = []
         for p in self.select(method=method):
             for r in range(p.n_runs):
@@ -140,8 +141,10 @@ class ScanResult:
 
     def max_local(self, *, method: str | None = None) -> Any:
         """The point with the largest run-averaged local significance."""
-        pts = self.select(method=method)
-        return max(pts, key=lambda p: float(np.mean(p.z)))
+        pts = [p for p in self.select(method=method) if np.isfinite(p.z).any()]
+        if not pts:
+            raise InputError(f"no point of method {method!r} has a finite significance")
+        return max(pts, key=lambda p: float(np.nanmean(p.z)))
 
 
 def _executor(executor: Any, max_workers: int | None):

@@ -12,7 +12,7 @@ from bumpstat.cli._common import bumpstat_errors
 @click.option("--seed", type=int, default=20240101, show_default=True)
 @click.option("--n-background", type=int, default=1_000_000, show_default=True)
 @click.option("--n-signal", type=int, default=1000, show_default=True)
-@click.option("--method", type=click.Choice(["direct", "fit", "both"]), default="direct",
+@click.option("--method", type=click.Choice(["direct", "fit", "both"]), default="both",
               show_default=True)
 @click.option("--eps-b", "eps_b", type=float, multiple=True,
               help="Working point (repeatable). Default: 1e-2, 1e-3, 1e-4.")
@@ -21,6 +21,8 @@ from bumpstat.cli._common import bumpstat_errors
 @bumpstat_errors
 def demo(out, seed, n_background, n_signal, method, eps_b, write_scores, quiet) -> None:
     """Generate data with injected signal, score it, estimate delta_sys, scan, and report."""
+    import numpy as np
+
     from bumpstat.demo import DemoConfig, run_demo
 
     methods = ("direct", "fit") if method == "both" else (method,)
@@ -29,7 +31,7 @@ def demo(out, seed, n_background, n_signal, method, eps_b, write_scores, quiet) 
                      **({"eps_b": tuple(eps_b)} if eps_b else {}))
     res = run_demo(out, cfg, progress=not quiet)
     best = res.scan.max_local()
-    click.echo(f"largest local significance: Z = {float(best.z.mean()):.2f} in "
+    click.echo(f"largest local significance: Z = {float(np.nanmean(best.z)):.2f} in "
                f"{best.window.name} [{best.window.low:.2f}, {best.window.high:.2f}) TeV at "
                f"eps_b = {best.eps_b:g} ({best.method})")
     for name, path in res.files.items():
