@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "delta-sys": "bumpstat.cli.scan:delta_sys",
     "significance": "bumpstat.cli.significance:significance",
     "ranode": "bumpstat.cli.ranode:ranode",
+    "train-scores": "bumpstat.cli.scores:train_scores",
+    "metrics": "bumpstat.cli.scores:metrics",
 }
 
 
