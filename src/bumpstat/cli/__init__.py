@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "scan": "bumpstat.cli.scan:scan",
     "delta-sys": "bumpstat.cli.scan:delta_sys",
     "significance": "bumpstat.cli.significance:significance",
+    "fit": "bumpstat.cli.fit:fit",
     "ranode": "bumpstat.cli.ranode:ranode",
     "train-scores": "bumpstat.cli.scores:train_scores",
     "metrics": "bumpstat.cli.scores:metrics",

@@ -1,0 +1,243 @@
+"""Goodness of fit of a sideband fit and the choice between nested dijet functions.
+
+Definitions (sideband bins only, the SR is blinded):
+
+* ``chi2`` -- Pearson chi^2 with the *model* variance, ``sum (n - mu)^2 / (mu / s)``, where
+  ``s = n / var`` is the scaled-Poisson factor of a weighted histogram (s = 1 unweighted). The
+  model (not the observed) variance keeps empty bins finite and is unbiased for Poisson data.
+  ``chi2_ndof = chi2 / ndof``, ``ndof = n_sideband_bins - n_params``.
+* ``deviance`` -- the Poisson deviance ``2 sum s (mu - n + n ln(n / mu))`` (the minimised cost)
+  and its p-value from the chi^2(ndof) distribution (Wilks).
+* ``ks_p_value`` -- Kolmogorov-Smirnov test of the normalised residuals (pulls)
+  ``(n - mu) / sqrt(mu / s)`` against a standard normal.
+
+Function choice (:func:`select_function`): fit the candidates from simplest to most complex and
+move to the next one only while it improves the fit significantly (p < ``alpha``) by Wilks'
+theorem (``Delta deviance ~ chi^2(Delta k)``) or the F-test
+``F = (Delta deviance / Delta k) / (deviance_complex / ndof_complex)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from bumpstat.exceptions import InputError
+from bumpstat.fit.functions import SQRT_S, FitFunction
+from bumpstat.fit.sideband import SidebandFit, _bohm_zech_scale, fit_sideband
+
+__all__ = ["GoodnessOfFit", "goodness_of_fit", "NestedTest", "FunctionChoice", "select_function",
+           "compare_nested"]
+
+
+@dataclass(frozen=True)
+class GoodnessOfFit:
+    """Goodness-of-fit numbers of a sideband fit (sideband bins only).
+
+    Attributes
+    ----------
+    chi2 : float
+        Pearson chi^2 with model variance.
+    ndof : int
+        Sideband bins minus fitted parameters.
+    chi2_ndof : float
+        ``chi2 / ndof``.
+    deviance : float
+        Poisson deviance at the minimum.
+    deviance_p_value : float
+        ``P(chi^2_ndof > deviance)``.
+    ks_statistic, ks_p_value : float
+        KS test of the pulls against N(0, 1).
+    pulls : ndarray
+        ``(n - mu) / sqrt(mu / s)`` for every bin (SR bins included, for plots).
+    """
+
+    chi2: float
+    ndof: int
+    chi2_ndof: float
+    deviance: float
+    deviance_p_value: float
+    ks_statistic: float
+    ks_p_value: float
+    pulls: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return {
+            "chi2": float(self.chi2),
+            "ndof": int(self.ndof),
+            "chi2_ndof": float(self.chi2_ndof),
+            "deviance": float(self.deviance),
+            "deviance_p_value": float(self.deviance_p_value),
+            "ks_statistic": float(self.ks_statistic),
+            "ks_p_value": float(self.ks_p_value),
+            "pulls": [float(v) for v in self.pulls],
+        }
+
+
+def pulls(fit: SidebandFit) -> np.ndarray:
+    """Normalised residuals ``(n - mu) / sqrt(mu / s)`` for all bins (0 where mu = 0)."""
+    s = _bohm_zech_scale(fit.counts, fit.variances)
+    mu = np.asarray(fit.expected, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (fit.counts - mu) / np.sqrt(mu / s)
+    return np.where(mu > 0, r, 0.0)
+
+
+def goodness_of_fit(fit: SidebandFit) -> GoodnessOfFit:
+    """Chi^2/ndof, deviance p-value and KS test of the pulls for a sideband fit.
+
+    >>> import numpy as np
+    >>> from bumpstat.fit import make_edges, fit_sideband, get_function
+    >>> edges = make_edges((2.8, 5.2), 30, sr=(3.3, 3.7))
+    >>> mu = get_function("dijet4").bin_integrals(edges, [1.0, 10.0, 5.0, 0.1])
+    >>> counts = np.random.default_rng(2).poisson(mu / mu.sum() * 1e5).astype(float)
+    >>> g = goodness_of_fit(fit_sideband(counts, edges, sr=(3.3, 3.7)))
+    >>> g.ndof, 0.3 < g.chi2_ndof < 2.0
+    (20, True)
+    """
+    sb = ~fit.sr_bins
+    r = pulls(fit)
+    chi2 = float(np.sum(r[sb] ** 2))
+    ndof = int(fit.ndof)
+    dev = float(fit.fval)
+    ks = stats.kstest(r[sb], "norm")
+    return GoodnessOfFit(
+        chi2=chi2,
+        ndof=ndof,
+        chi2_ndof=chi2 / ndof,
+        deviance=dev,
+        deviance_p_value=float(stats.chi2.sf(dev, ndof)),
+        ks_statistic=float(ks.statistic),
+        ks_p_value=float(ks.pvalue),
+        pulls=r,
+    )
+
+
+@dataclass(frozen=True)
+class NestedTest:
+    """Comparison of a simpler function with the next more complex one."""
+
+    simple: str
+    complex: str
+    statistic: float
+    p_value: float
+    test: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"simple": self.simple, "complex": self.complex, "statistic": float(self.statistic),
+                "p_value": float(self.p_value), "test": self.test}
+
+
+@dataclass(frozen=True)
+class FunctionChoice:
+    """Result of :func:`select_function`.
+
+    Attributes
+    ----------
+    chosen : str
+        Name of the simplest adequate function.
+    fits : dict
+        Function name -> :class:`SidebandFit` for every candidate.
+    gof : dict
+        Function name -> :class:`GoodnessOfFit`.
+    tests : tuple of NestedTest
+        The consecutive nested comparisons that were made.
+    alpha : float
+        Threshold p-value for accepting a more complex function.
+    """
+
+    chosen: str
+    fits: dict[str, SidebandFit]
+    gof: dict[str, GoodnessOfFit]
+    tests: tuple[NestedTest, ...]
+    alpha: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chosen": self.chosen,
+            "alpha": float(self.alpha),
+            "functions": {
+                k: {"valid": bool(f.valid), "n_params": len(f.parameters),
+                    **{kk: vv for kk, vv in self.gof[k].to_dict().items() if kk != "pulls"}}
+                for k, f in self.fits.items()
+            },
+            "tests": [t.to_dict() for t in self.tests],
+        }
+
+
+def _nested_p(simple: SidebandFit, complex_: SidebandFit, test: str) -> tuple[float, float]:
+    dk = len(complex_.parameters) - len(simple.parameters)
+    delta = max(simple.fval - complex_.fval, 0.0)
+    if test == "wilks":
+        return delta, float(stats.chi2.sf(delta, dk))
+    f = (delta / dk) / max(complex_.fval / complex_.ndof, 1e-300)
+    return f, float(stats.f.sf(f, dk, complex_.ndof))
+
+
+def compare_nested(fits: Sequence[SidebandFit], *, test: str = "wilks",
+                   alpha: float = 0.05) -> tuple[int, tuple[NestedTest, ...]]:
+    """Index of the simplest adequate fit among ``fits`` ordered by complexity, and the tests.
+
+    Invalid fits are never chosen (a complex function whose fit fails is skipped).
+    """
+    if test not in ("wilks", "ftest"):
+        raise InputError(f"nested test must be 'wilks' or 'ftest', got {test!r}")
+    valid = [i for i, f in enumerate(fits) if f.valid]
+    if not valid:
+        return 0, ()
+    cur = valid[0]
+    tests = []
+    for nxt in valid[1:]:
+        stat, p = _nested_p(fits[cur], fits[nxt], test)
+        tests.append(NestedTest(fits[cur].function, fits[nxt].function, stat, p, test))
+        if p < alpha:
+            cur = nxt
+        else:
+            break
+    return cur, tuple(tests)
+
+
+def select_function(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, float] | None,
+                    candidates: Sequence[str | FitFunction] = ("dijet3", "dijet4", "dijet5"),
+                    test: str = "wilks", alpha: float = 0.05,
+                    variances: np.ndarray | None = None,
+                    sqrt_s: float = SQRT_S) -> FunctionChoice:
+    """Fit nested candidate functions and pick the simplest adequate one.
+
+    Parameters
+    ----------
+    counts, edges, sr, variances, sqrt_s
+        As for :func:`~bumpstat.fit.sideband.fit_sideband`.
+    candidates : sequence
+        Functions ordered from simplest to most complex (nested).
+    test : {"wilks", "ftest"}
+        Likelihood-ratio test with Wilks' theorem, or the F-test.
+    alpha : float
+        A more complex function is accepted when its improvement has p < alpha.
+    """
+    import warnings
+
+    from bumpstat.fit.sideband import FitWarning
+
+    fits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        for c in candidates:
+            fits.append(fit_sideband(counts, edges, sr=sr, function=c, variances=variances,
+                                     sqrt_s=sqrt_s))
+    idx, tests = compare_nested(fits, test=test, alpha=alpha)
+    if not fits[idx].valid:
+        warnings.warn("no candidate function gave a valid fit", FitWarning, stacklevel=2)
+    names = [f.function for f in fits]
+    return FunctionChoice(
+        chosen=names[idx],
+        fits=dict(zip(names, fits, strict=True)),
+        gof={f.function: goodness_of_fit(f) for f in fits},
+        tests=tests,
+        alpha=float(alpha),
+    )
