@@ -70,8 +70,11 @@ def _delta_sys_table(d: DeltaSys) -> str:
 
 
 def write_report(out: str | Path, scan, delta_sys: DeltaSys | None = None, *,
-                 title: str = "bumpstat scan") -> dict[str, str]:
-    """Write ``report.md`` and the scan plots into ``out``; return ``{name: path}``."""
+                 title: str = "bumpstat scan", extra: str = "") -> dict[str, str]:
+    """Write ``report.md`` and the scan plots into ``out``; return ``{name: path}``.
+
+    ``extra`` is Markdown inserted before the per-method tables.
+    """
     from bumpstat.plotting.scan import plot_comparison, plot_delta_sys, plot_significance
 
     import matplotlib.pyplot as plt
@@ -117,6 +120,8 @@ def write_report(out: str | Path, scan, delta_sys: DeltaSys | None = None, *,
                   "uncertainty is the fit's (covariance propagated into the SR); the direct one is "
                   "σ_exp (eq. 8).", "", comparison_table(scan), ""]
         lines += [f"![comparison](comparison_eps{eps:g}.png)" for eps in scan.eps_b] + [""]
+    if extra:
+        lines += [extra, ""]
     for meth in scan.methods:
         lines += [f"## Scan: {meth}", "", f"![significance](significance_{meth}.png)", "",
                   scan_table(scan, method=meth), ""]
