@@ -424,6 +424,7 @@ def _root_newton(
     """
     fa_sign = -1.0 if increasing else 1.0
     x = min(max(x0, a), b)
+    dx_old = b - a
     for it in range(1, maxiter + 1):
         f, d = fun(x)
         if f == 0.0:
@@ -432,12 +433,12 @@ def _root_newton(
             a = x
         else:
             b = x
-        if d != 0.0 and np.isfinite(d) and np.isfinite(f):
-            xn = x - f / d
-        else:
-            xn = 0.5 * (a + b)
-        if not (a < xn < b):
-            xn = 0.5 * (a + b)
+        xn = x - f / d if (d != 0.0 and np.isfinite(d) and np.isfinite(f)) else np.nan
+        # bisect when Newton leaves the bracket or does not halve the step (rtsafe rule);
+        # geometrically when the bracket spans decades (e.g. -n/w behaviour near w = 0)
+        if not (a < xn < b) or abs(xn - x) > 0.5 * abs(dx_old):
+            xn = math.sqrt(a * b) if a > 0 and b > 10 * a else 0.5 * (a + b)
+        dx_old = xn - x
         if abs(xn - x) <= xtol or (b - a) <= xtol:
             return xn, it, True
         x = xn
