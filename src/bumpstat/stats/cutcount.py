@@ -1,0 +1,463 @@
+"""Closed-form one-bin cut-and-count model: discovery q0 and CLs upper limits.
+
+The model is exactly what pyhf builds for one bin with a free signal ``normfactor`` and a
+background ``shapesys`` of data ``b`` and uncertainty ``sigma*b``
+(:func:`bumpstat.stats.pyhf_models.build_workspace`):
+
+.. math::
+
+    L(\\mu, \\gamma) = \\mathrm{Pois}(n \\mid \\mu + \\gamma b)\\;
+                      \\mathrm{Pois}(a \\mid \\gamma \\tau), \\qquad
+    \\tau = (b/\\delta b)^2 = 1/\\sigma^2,\\quad a_{\\rm obs} = \\tau,
+
+with ``mu`` the number of signal events (a signal sample of one event). ``sigma = 0`` means
+no constraint term: gamma = 1 is fixed and the model is a plain Poisson count.
+
+Conditional MLE of gamma at fixed mu (for data n, a): the positive root of
+
+.. math::
+
+    b(b+\\tau)\\gamma^2 + [(b+\\tau)\\mu - b(n+a)]\\gamma - a\\mu = 0,
+
+so that, e.g., ``gamma(0) = (n + a)/(b + tau)``. The unconditional MLE is ``gamma = a/tau``,
+``mu = n - b a/tau`` (clipped at mu >= 0 as pyhf's bounds do).
+
+**Discovery.** ``q0 = -2 ln[L(0, gamma(0)) / L(mu_hat, gamma_hat)]`` for mu_hat > 0, else 0
+(one-sided, as pyhf ``test_stat="q0"``). Inserting the MLEs with a = tau gives
+
+.. math::
+
+    q_0 = 2\\left[n\\ln\\frac{n(b+\\tau)}{b(n+\\tau)} - \\tau\\ln\\frac{n+\\tau}{b+\\tau}\\right],
+
+and with tau = 1/sigma^2 this is the square of paper 003 eq. 6: **sqrt(q0) = eq. 6 exactly for
+n > b**. ``p_value = Phi(-sqrt(q0))`` (0.5 for a deficit, as pyhf), while ``z`` is kept *signed*
+(eq. 6, negative for a deficit).
+
+**Limits.** The 95% CL CLs limit on mu uses the asymptotic formulae for
+:math:`\\tilde q_\\mu` (Cowan et al. 2011) exactly as ``pyhf.infer.hypotest(...,
+test_stat="qtilde", calctype="asymptotics")``: the Asimov data set is generated from the
+mu = 0 conditional fit to the observed data *including the auxiliary measurement*
+(``n_A = gamma(0) b``, ``a_A = gamma(0) tau``), and with
+``t = sqrt(q) - sqrt(q_A)`` if ``q <= q_A`` else ``(q - q_A)/(2 sqrt(q_A))``,
+``CLs = Phi(-(t + sqrt(q_A))) / Phi(-t)``. The expected band at ``k`` sigma
+(k = 2, 1, 0, -1, -2 ↔ the -2σ … +2σ limits) solves ``Phi(-(k + sqrt(q_A))) / Phi(-k) = 1 - cl``.
+Roots are found for all models at once by a vectorised, bracketed Illinois iteration.
+
+>>> res = cut_and_count(140.0, 100.0, 0.1)
+>>> round(res.z, 4), round(res.p_value, 5)
+(2.588, 0.00483)
+>>> round(res.upper_limit, 3)
+65.745
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy import special, stats
+
+from bumpstat.exceptions import InputError
+from bumpstat.stats.significance import (
+    _as_float_array,
+    _broadcast_shape,
+    _check,
+    asimov_significance,
+)
+
+__all__ = [
+    "CutCountResult",
+    "DiscoveryResult",
+    "UpperLimitResult",
+    "cut_and_count",
+    "discovery",
+    "upper_limit",
+]
+
+#: Order of the expected-limit band: -2σ, -1σ, median, +1σ, +2σ (pyhf's order).
+BAND_NSIGMA = (-2, -1, 0, 1, 2)
+
+
+def _freeze(value):
+    """Return a float for 0-d values, else a read-only array."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return float(arr)
+    arr = arr.copy()
+    arr.flags.writeable = False
+    return arr
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return [float(v) for v in value]
+    return float(value)
+
+
+class _ToDict:
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary: floats, or (nested) lists of floats for array fields."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class DiscoveryResult(_ToDict):
+    """Discovery test (mu = 0) of a one-bin model.
+
+    Attributes
+    ----------
+    q0 : float or numpy.ndarray
+        One-sided discovery test statistic (0 when mu_hat <= 0).
+    p_value : float or numpy.ndarray
+        ``Phi(-sqrt(q0))``, pyhf's asymptotic p-value (0.5 for a deficit).
+    z : float or numpy.ndarray
+        Significance in sigma. Closed form: signed eq. 6 (negative for a deficit).
+        From pyhf (:func:`bumpstat.stats.pyhf_models.pyhf_discovery`): ``sqrt(q0) >= 0``.
+    """
+
+    q0: float | np.ndarray
+    p_value: float | np.ndarray
+    z: float | np.ndarray
+
+
+@dataclass(frozen=True)
+class UpperLimitResult(_ToDict):
+    """CLs upper limit on the number of signal events.
+
+    Attributes
+    ----------
+    upper_limit : float or numpy.ndarray
+        Observed upper limit on mu * s (events).
+    expected_limits : tuple of 5 floats or numpy.ndarray
+        Expected limits (events) at -2σ, -1σ, median, +1σ, +2σ; last axis of length 5 for
+        array input.
+    cl : float
+        Confidence level (0.95 by default).
+    """
+
+    upper_limit: float | np.ndarray
+    expected_limits: tuple[float, ...] | np.ndarray
+    cl: float
+
+
+@dataclass(frozen=True)
+class CutCountResult(_ToDict):
+    """Discovery test and CLs limits of one (or an array of) one-bin cut-and-count model(s).
+
+    Attributes
+    ----------
+    n_obs, n_exp : float or numpy.ndarray
+        Observed events and expected background events.
+    rel_unc : float or numpy.ndarray
+        Relative uncertainty sigma on n_exp (0: none).
+    q0 : float or numpy.ndarray
+        One-sided discovery test statistic; ``q0 = z**2`` for n_obs > n_exp.
+    p_value : float or numpy.ndarray
+        One-sided discovery p-value ``Phi(-sqrt(q0))``; 0.5 for a deficit (as pyhf).
+    z : float or numpy.ndarray
+        Signed significance, eq. 6: negative for a deficit.
+    upper_limit : float or numpy.ndarray
+        Observed CLs upper limit on the number of signal events at confidence ``cl``.
+    expected_limits : tuple of 5 floats or numpy.ndarray
+        Expected limits (events) at -2σ, -1σ, median, +1σ, +2σ (last axis for arrays).
+    cl : float
+        Confidence level of the limits.
+    """
+
+    n_obs: float | np.ndarray
+    n_exp: float | np.ndarray
+    rel_unc: float | np.ndarray
+    q0: float | np.ndarray
+    p_value: float | np.ndarray
+    z: float | np.ndarray
+    upper_limit: float | np.ndarray
+    expected_limits: tuple[float, ...] | np.ndarray
+    cl: float
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
+class _Model:
+    """Broadcast arrays of one-bin models with their observed-data MLEs."""
+
+    def __init__(self, n_obs, n_exp, rel_unc):
+        n = _as_float_array("n_obs", n_obs)
+        b = _as_float_array("n_exp", n_exp)
+        s = _as_float_array("rel_unc", rel_unc)
+        _check("n_obs", n, lower=0.0, strict=False, what="observed events")
+        _check("n_exp", b, lower=0.0, strict=True, what="expected background events")
+        _check("rel_unc", s, lower=0.0, strict=False, what="relative uncertainty on n_exp")
+        shape = _broadcast_shape(n_obs=n, n_exp=b, rel_unc=s)
+        n, b, s = (np.broadcast_to(x, shape) for x in (n, b, s))
+        self.n, self.b, self.sigma = (np.array(x, dtype=np.float64) for x in (n, b, s))
+        self.constrained = self.sigma > 0
+        with np.errstate(divide="ignore"):
+            # tau = 0 and a = 0 switch the auxiliary term off for sigma = 0 (gamma fixed to 1)
+            self.tau = np.where(self.constrained, 1.0 / np.square(self.sigma), 0.0)
+        self.a_obs = self.tau
+        # free fit to the observed data, mu >= 0
+        self.mu_hat, self.g_hat = self.free_fit(self.n, self.a_obs)
+        # Asimov data of pyhf: mu = 0 conditional fit to observed data, auxdata included
+        self.g0 = self.gamma_hat_hat(np.zeros_like(self.n), self.n, self.a_obs)
+        self.n_asimov = self.g0 * self.b
+        self.a_asimov = self.g0 * self.tau
+
+    def gamma_hat_hat(self, mu, n, a):
+        """Conditional MLE of gamma at fixed mu (positive root of the quadratic)."""
+        b, tau = self.b, self.tau
+        qa = b * (b + tau)
+        qb = (b + tau) * mu - b * (n + a)
+        amu = a * mu
+        disc = np.sqrt(qb * qb + 4.0 * qa * amu)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # no cancellation: pick the form without subtraction of nearly equal numbers
+            g = np.where(qb < 0, (disc - qb) / (2.0 * qa), 2.0 * amu / (qb + disc))
+        return np.where(self.constrained, g, 1.0)
+
+    def free_fit(self, n, a):
+        """Unconditional MLE (mu_hat >= 0, gamma_hat) for data (n, a)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g_free = np.where(self.constrained, a / np.where(self.constrained, self.tau, 1.0), 1.0)
+        mu_free = n - g_free * self.b
+        neg = mu_free < 0
+        g_at_0 = self.gamma_hat_hat(np.zeros_like(n), n, a)
+        return np.where(neg, 0.0, mu_free), np.where(neg, g_at_0, g_free)
+
+    def two_dnll(self, mu1, g1, mu2, g2, n, a):
+        """``2 [NLL(mu1, g1) - NLL(mu2, g2)]`` for data (n, a), written without cancellation."""
+        b, tau = self.b, self.tau
+        lam2 = mu2 + g2 * b
+        dlam = (mu1 - mu2) + (g1 - g2) * b
+        main = dlam - n * np.log1p(dlam / lam2)
+        aux = tau * (g1 - g2) - special.xlogy(a, g1 / g2)
+        return np.maximum(2.0 * (main + aux), 0.0)
+
+    # -- test statistics ----------------------------------------------------------------------
+    def q0(self):
+        g0 = self.g0
+        q = self.two_dnll(np.zeros_like(self.n), g0, self.mu_hat, self.g_hat, self.n, self.a_obs)
+        return np.where(self.mu_hat > 0, q, 0.0)
+
+    def qtilde(self, mu):
+        g = self.gamma_hat_hat(mu, self.n, self.a_obs)
+        q = self.two_dnll(mu, g, self.mu_hat, self.g_hat, self.n, self.a_obs)
+        return np.where(self.mu_hat > mu, 0.0, q)
+
+    def qtilde_asimov(self, mu):
+        g = self.gamma_hat_hat(mu, self.n_asimov, self.a_asimov)
+        return self.two_dnll(mu, g, np.zeros_like(mu), self.g0, self.n_asimov, self.a_asimov)
+
+    def log_cls(self, mu):
+        """ln CLs(mu) of the observed data (pyhf's asymptotic q-tilde calculator)."""
+        q = self.qtilde(mu)
+        qa = self.qtilde_asimov(mu)
+        sq, sqa = np.sqrt(q), np.sqrt(qa)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(sq <= sqa, sq - sqa, (q - qa) / (2.0 * sqa))
+        return special.log_ndtr(-(t + sqa)) - special.log_ndtr(-t)
+
+
+# --------------------------------------------------------------------------------------------
+# Vectorised root finding
+# --------------------------------------------------------------------------------------------
+def _solve_decreasing(func, x_hi0, *, rtol=1e-12, maxiter=200):
+    """Roots of decreasing functions ``func(x) = 0`` with ``func(0) > 0``, elementwise.
+
+    Brackets by doubling ``x_hi0``, then runs the Illinois variant of regula falsi on the
+    whole array, freezing converged entries. ``func`` maps an array of x (shape of the
+    models) to an array of values.
+    """
+    lo = np.zeros_like(x_hi0)
+    f_lo = func(lo)
+    hi = x_hi0.copy()
+    f_hi = func(hi)
+    for _ in range(200):
+        need = f_hi > 0
+        if not need.any():
+            break
+        lo = np.where(need, hi, lo)
+        f_lo = np.where(need, f_hi, f_lo)
+        hi = np.where(need, 2.0 * hi, hi)
+        f_hi = np.where(need, func(hi), f_hi)
+    else:  # pragma: no cover - CLs always drops below 1 - cl eventually
+        raise InputError("could not bracket the CLs = 1 - cl crossing")
+    side = np.zeros(lo.shape, dtype=np.int8)
+    x = hi.copy()
+    for _ in range(maxiter):
+        done = (hi - lo) <= rtol * hi
+        if done.all():
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_new = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        # fall back to bisection where regula falsi leaves the bracket or stalls
+        bad = ~np.isfinite(x_new) | (x_new <= lo) | (x_new >= hi)
+        x_new = np.where(bad, 0.5 * (lo + hi), x_new)
+        x = np.where(done, x, x_new)
+        f = func(x)
+        pos = (f > 0) & ~done
+        neg = (f <= 0) & ~done
+        # Illinois: halve the retained end-point value when the same side is kept twice
+        f_hi = np.where(pos & (side == 1), 0.5 * f_hi, f_hi)
+        f_lo = np.where(neg & (side == -1), 0.5 * f_lo, f_lo)
+        lo = np.where(pos, x, lo)
+        f_lo = np.where(pos, f, f_lo)
+        hi = np.where(neg, x, hi)
+        f_hi = np.where(neg, f, f_hi)
+        side = np.where(pos, 1, np.where(neg, -1, side)).astype(np.int8)
+        exact = f == 0
+        lo = np.where(exact, x, lo)
+        hi = np.where(exact, x, hi)
+    return 0.5 * (lo + hi)
+
+
+def _check_cl(cl: float) -> float:
+    cl = float(cl)
+    if not 0.0 < cl < 1.0:
+        raise InputError(f"cl (confidence level) must be in (0, 1), got {cl}")
+    return cl
+
+
+def _limits(model: _Model, cl: float):
+    """Observed and expected (shape (..., 5)) CLs upper limits in events."""
+    alpha = 1.0 - cl
+    n, b, sigma = model.n, model.b, model.sigma
+    scale = np.sqrt(n + b + np.square(b * sigma)) + 1.0
+    x0 = np.maximum(n - b, 0.0) + 4.0 * scale
+    log_alpha = np.log(alpha)
+    obs = _solve_decreasing(lambda mu: model.log_cls(mu) - log_alpha, x0)
+    # expected: Phi(-(k + sqrt(qA))) / Phi(-k) = alpha  <=>  sqrt(qA) = isf(alpha sf(k)) - k
+    # pyhf's band order is k = 2, 1, 0, -1, -2 (t = k in -mu_hat/sigma space) -> -2σ..+2σ
+    ks = -np.asarray(BAND_NSIGMA, dtype=np.float64)
+    targets = stats.norm.isf(alpha * stats.norm.sf(ks)) - ks
+    exp = np.empty(n.shape + (len(ks),))
+    for i, target in enumerate(targets):
+        exp[..., i] = _solve_decreasing(
+            lambda mu, tg=target: tg - np.sqrt(model.qtilde_asimov(mu)), x0
+        )
+    return obs, exp
+
+
+# --------------------------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------------------------
+def _discovery(model: _Model):
+    q0 = model.q0()
+    p = stats.norm.sf(np.sqrt(q0))
+    z = np.asarray(asimov_significance(model.n, model.b, model.sigma))
+    return q0, p, z
+
+
+def discovery(n_obs, n_exp, rel_unc=0.0) -> DiscoveryResult:
+    """One-sided discovery test of the one-bin model, vectorised.
+
+    Parameters
+    ----------
+    n_obs : array_like
+        Observed events (>= 0).
+    n_exp : array_like
+        Expected background events (> 0).
+    rel_unc : array_like, optional
+        Relative uncertainty sigma on ``n_exp`` (>= 0; 0 = no constraint term).
+
+    Returns
+    -------
+    DiscoveryResult
+        ``q0`` from the profile likelihood, ``p_value = Phi(-sqrt(q0))``, and the signed
+        significance ``z`` of eq. 6 (``z**2 == q0`` for n > b).
+
+    Examples
+    --------
+    >>> r = discovery(150.0, 100.0, 0.1)
+    >>> round(r.q0, 4), round(r.z ** 2, 4)
+    (10.0678, 10.0678)
+    """
+    q0, p, z = _discovery(_Model(n_obs, n_exp, rel_unc))
+    return DiscoveryResult(q0=_freeze(q0), p_value=_freeze(p), z=_freeze(z))
+
+
+def upper_limit(n_obs, n_exp, rel_unc=0.0, *, cl: float = 0.95) -> UpperLimitResult:
+    """CLs upper limits (observed and expected band) on the number of signal events.
+
+    Asymptotic q-tilde formulae, as ``pyhf.infer.intervals.upper_limits.upper_limit`` with
+    ``test_stat="qtilde"``; vectorised over arrays of models.
+
+    Parameters
+    ----------
+    n_obs, n_exp, rel_unc : array_like
+        As in :func:`discovery`.
+    cl : float, keyword-only
+        Confidence level (CLs = 1 - cl at the limit).
+
+    Returns
+    -------
+    UpperLimitResult
+
+    Examples
+    --------
+    >>> r = upper_limit(0.0, 1e-6)  # b -> 0, n = 0: asymptotic CLs = 2 Phi(-sqrt(2 mu)) = 0.05
+    >>> round(r.upper_limit, 3)  # (the exact Poisson CLs limit would be 3.0 events)
+    1.921
+    """
+    cl = _check_cl(cl)
+    model = _Model(n_obs, n_exp, rel_unc)
+    obs, exp = _limits(model, cl)
+    return UpperLimitResult(upper_limit=_freeze(obs), expected_limits=_band(exp), cl=cl)
+
+
+def _band(exp: np.ndarray):
+    if exp.ndim == 1:
+        return tuple(float(v) for v in exp)
+    return _freeze(exp)
+
+
+def cut_and_count(n_obs, n_exp, rel_unc=0.0, *, cl: float = 0.95) -> CutCountResult:
+    """Discovery significance and CLs limits of one-bin cut-and-count models.
+
+    Parameters
+    ----------
+    n_obs : array_like
+        Observed events N_obs >= 0 (paper 003: data passing the working point in the SR).
+    n_exp : array_like
+        Expected background N_exp > 0 (eq. 3).
+    rel_unc : array_like, optional
+        Relative uncertainty sigma_exp on n_exp (eq. 8), >= 0; 0 means a plain Poisson count.
+    cl : float, keyword-only
+        Confidence level of the upper limits.
+
+    Returns
+    -------
+    CutCountResult
+        Scalar fields for scalar input; arrays of the broadcast shape otherwise
+        (``expected_limits`` with a trailing axis of 5).
+
+    Raises
+    ------
+    InputError
+        For NaN/inf or out-of-range inputs, naming the argument and the count of bad entries.
+
+    Examples
+    --------
+    >>> r = cut_and_count([90.0, 130.0], 100.0, 0.05)
+    >>> r.z.round(3), r.p_value.round(4)
+    (array([-0.913,  2.54 ]), array([0.5   , 0.0055]))
+    >>> r.expected_limits.shape
+    (2, 5)
+    """
+    cl = _check_cl(cl)
+    model = _Model(n_obs, n_exp, rel_unc)
+    q0, p, z = _discovery(model)
+    obs, exp = _limits(model, cl)
+    return CutCountResult(
+        n_obs=_freeze(model.n),
+        n_exp=_freeze(model.b),
+        rel_unc=_freeze(model.sigma),
+        q0=_freeze(q0),
+        p_value=_freeze(p),
+        z=_freeze(z),
+        upper_limit=_freeze(obs),
+        expected_limits=_band(exp),
+        cl=cl,
+    )
