@@ -84,8 +84,9 @@ def test_reproducible_and_seed_dependent():
     assert np.array_equal(a.template_scores, b.template_scores)
     assert not np.array_equal(a.data_scores, c.data_scores)
     # a shared split seed fixes the folds but not the members
-    d = kfold_scores(xd, xt, config=SMALL, seed=9, split_seed=1)
-    e = kfold_scores(xd, xt, config=SMALL, seed=10, split_seed=1)
+    one = BDTConfig(n_models=1, min_events=20)
+    d = kfold_scores(xd, xt, config=one, seed=9, split_seed=1)
+    e = kfold_scores(xd, xt, config=one, seed=10, split_seed=1)
     assert np.array_equal(d.data_fold, e.data_fold)
     assert a.to_dict()["n_data"] == 1500
 

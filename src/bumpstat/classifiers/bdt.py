@@ -72,9 +72,11 @@ class BDTConfig:
         Mean ensemble probability of class 1, or mean log-odds.
     min_events : int
         Fewest events of each class a training may use; fewer raises an error.
-    n_threads : int, optional
-        OpenMP threads per fit (``None``: scikit-learn's default, all cores). Use 1 when
-        several trainings run in parallel processes.
+    n_threads : int or None
+        OpenMP threads per fit. Default 1: on a shared or busy machine scikit-learn's OpenMP
+        threads spin-wait on each other and a fit can become 10x slower, while on an idle
+        2-core machine two threads gain only ~15-30% (see ``benchmarks/bench_classifiers.py``).
+        ``None``: scikit-learn's default (all cores).
     """
 
     n_models: int = 10
@@ -88,7 +90,7 @@ class BDTConfig:
     balanced: bool = True
     score: str = "proba"
     min_events: int = 100
-    n_threads: int | None = None
+    n_threads: int | None = 1
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str]] = [

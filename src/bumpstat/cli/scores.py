@@ -59,11 +59,13 @@ def _has_labels(path: str) -> bool:
               help="CWoLa short-sideband width (TeV).")
 @click.option("--score-range", default=None,
               help="'lo,hi' TeV: also score data in this range outside each window.")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="OpenMP threads per BDT fit (0: all cores).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--progress/--no-progress", default=True, show_default=True)
 @bumpstat_errors
 def train_scores(events, method, out, template, runs, windows_spec, width, preset, ensemble, folds,
-                 features, sideband_width, score_range, seed, progress) -> None:
+                 features, sideband_width, score_range, threads, seed, progress) -> None:
     """Train IAD or CWoLa BDT ensembles on EVENTS (.npz: m, x, [label], [feature_names]) and
     write a score file; prints a JSON summary."""
     from bumpstat.classifiers.bdt import BDTConfig
@@ -72,7 +74,7 @@ def train_scores(events, method, out, template, runs, windows_spec, width, prese
     from bumpstat.methods.iad import iad_score_file
     from bumpstat.scores.io import write_scores
 
-    config = BDTConfig.preset(preset).with_(n_folds=folds)
+    config = BDTConfig.preset(preset).with_(n_folds=folds, n_threads=threads or None)
     if ensemble is not None:
         config = config.with_(n_models=ensemble)
     feats = None if features is None else [f.strip() for f in features.split(",") if f.strip()]
