@@ -250,6 +250,25 @@ class MixtureNLL:
         wq = self.weights * q
         return val, -float(wq.sum()), float((wq * q).sum())
 
+    def grad_hess(self, w: float) -> tuple[float, float]:
+        """``(dNLL/dw, d²NLL/dw²)`` without the log (cheaper, for the MLE iteration)."""
+        w = float(w)
+        if (w == 0.0 and self._zero_at0) or (w == 1.0 and self._zero_at1):
+            return self.value_grad_hess(w)[1:]
+        q = self._b / self._t(w)
+        if self._unit:
+            return -float(q.sum()), float((q * q).sum())
+        wq = self.weights * q
+        return -float(wq.sum()), float((wq * q).sum())
+
+    def value_grad(self, w: float) -> tuple[float, float]:
+        """``(NLL_rel(w), dNLL/dw)`` (for the interval crossings)."""
+        w = float(w)
+        if (w == 0.0 and self._zero_at0) or (w == 1.0 and self._zero_at1):
+            return self.value_grad_hess(w)[:2]
+        t = self._t(w)
+        return -self._wsum(np.log(t)), -self._wsum(self._b / t)
+
     def rel_many(self, ws: Sequence[float] | np.ndarray, *, chunk: int = 2_000_000) -> np.ndarray:
         """Vectorised :meth:`rel` over an array of w (evaluated in memory-bounded chunks)."""
         ws = np.atleast_1d(np.asarray(ws, dtype=np.float64))
@@ -447,19 +466,18 @@ def _root_newton(
 
 def _mle(nll: MixtureNLL, lo: float, hi: float, *, xtol: float, maxiter: int):
     """``(w_hat, n_iter, converged, at_lo, at_hi)`` for the convex NLL on ``[lo, hi]``."""
-    _, g_lo, _ = nll.value_grad_hess(lo)
+    g_lo, h_lo = nll.grad_hess(lo)
     if g_lo >= 0:
         return lo, 0, True, True, False
-    _, g_hi, _ = nll.value_grad_hess(hi)
+    g_hi, _ = nll.grad_hess(hi)
     if g_hi <= 0:
         return hi, 0, True, False, True
 
     def fun(w):
-        _, g, h = nll.value_grad_hess(w)
-        return g, h
+        return nll.grad_hess(w)
 
     # start from the Newton step at the lower end (finite there unless p_bg = 0 somewhere)
-    _, g0, h0 = nll.value_grad_hess(lo)
+    g0, h0 = g_lo, h_lo
     x0 = lo - g0 / h0 if (np.isfinite(g0) and np.isfinite(h0) and h0 > 0) else 0.5 * (lo + hi)
     w, it, ok = _root_newton(fun, lo, hi, x0, increasing=True, xtol=xtol, maxiter=maxiter)
     return w, it, ok, False, False
@@ -473,7 +491,7 @@ def _crossing(nll, w_hat, f_hat, target, end, h_hat, *, xtol, maxiter):
         return end, True
 
     def fun(w):
-        v, g, _ = nll.value_grad_hess(w)
+        v, g = nll.value_grad(w)
         return 2.0 * (v - f_hat) - target, 2.0 * g
 
     step = math.sqrt(target / h_hat) if h_hat > 0 and np.isfinite(h_hat) else abs(end - w_hat)
