@@ -151,7 +151,9 @@ def weak_score_file(
                 in_tmpl[t_idx] = True
             extra = keep & ~sr & ~in_tmpl
             split_ss, *run_ss = wss.spawn(runs + 1)
-            data_scores = np.zeros((runs, m_all.size))
+            # positions of the kept events in the stored arrays
+            pos = np.cumsum(keep) - 1
+            data_scores = np.zeros((runs, int(keep.sum())))
             tmpl_scores = np.zeros((runs, n_t))
             seconds, iters = [], []
             for r in range(runs):
@@ -163,11 +165,12 @@ def weak_score_file(
                     split_seed=np.random.default_rng(split_ss),
                     x_extra=x_all[extra][:, cols],
                 )
-                data_scores[r, sr] = res.data_scores
-                data_scores[r, extra] = res.extra_scores
+                data_scores[r, pos[sr]] = res.data_scores
+                data_scores[r, pos[extra]] = res.extra_scores
                 tmpl_scores[r] = res.template_scores
                 if t_idx is not None:
-                    data_scores[r, t_idx] = res.template_scores
+                    t_kept = keep[t_idx]
+                    data_scores[r, pos[t_idx[t_kept]]] = res.template_scores[t_kept]
                 seconds.append(res.train_seconds)
                 iters.append(float(res.n_iter.mean()))
                 bar.update(1)
@@ -179,7 +182,7 @@ def weak_score_file(
                 WindowScores(
                     window=w,
                     data=EventSet(
-                        scores=data_scores[:, keep],
+                        scores=data_scores,
                         m=m_all[keep],
                         label=None if label is None else np.asarray(label)[keep],
                         fold=fold[keep],

@@ -459,9 +459,10 @@ def score_file_metrics(
     if missing:
         raise InputError(f"window(s) {missing} not in the score file {list(sf.window_names)}")
     if all(sf[n].data.label is None for n in names):
+        where = f"score file {sf.source!r}" if sf.source else "score file"
         raise InputError(
-            f"score file {sf.source or ''!s}: no truth labels ('data/label') in any window; "
-            "metrics need labelled data (e.g. synthetic or simulated events)".replace("  ", " ")
+            f"{where}: no truth labels ('data/label') in any window; metrics need labelled "
+            "data (e.g. synthetic or simulated events)"
         )
     return MetricsReport(
         method=sf.method,
