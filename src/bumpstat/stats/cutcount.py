@@ -58,12 +58,7 @@ import numpy as np
 from scipy import special, stats
 
 from bumpstat.exceptions import InputError
-from bumpstat.stats.significance import (
-    _as_float_array,
-    _broadcast_shape,
-    _check,
-    asimov_significance,
-)
+from bumpstat.stats.significance import asimov_significance, counting_inputs
 
 __all__ = [
     "CutCountResult",
@@ -184,13 +179,7 @@ class _Model:
     """Broadcast arrays of one-bin models with their observed-data MLEs."""
 
     def __init__(self, n_obs, n_exp, rel_unc):
-        n = _as_float_array("n_obs", n_obs)
-        b = _as_float_array("n_exp", n_exp)
-        s = _as_float_array("rel_unc", rel_unc)
-        _check("n_obs", n, lower=0.0, strict=False, what="observed events")
-        _check("n_exp", b, lower=0.0, strict=True, what="expected background events")
-        _check("rel_unc", s, lower=0.0, strict=False, what="relative uncertainty on n_exp")
-        shape = _broadcast_shape(n_obs=n, n_exp=b, rel_unc=s)
+        n, b, s, shape = counting_inputs(n_obs, n_exp, rel_unc)
         n, b, s = (np.broadcast_to(x, shape) for x in (n, b, s))
         self.n, self.b, self.sigma = (np.array(x, dtype=np.float64) for x in (n, b, s))
         self.constrained = self.sigma > 0

@@ -224,6 +224,18 @@ def _half_z2_chunk(n: np.ndarray, b: np.ndarray, s2: np.ndarray, out: np.ndarray
         out[idx] = _form_c(n[idx], b[idx], s2[idx])
 
 
+def counting_inputs(n_obs, n_exp, rel_unc):
+    """Validate ``(n_obs >= 0, n_exp > 0, rel_unc >= 0)`` and return them as float arrays
+    with their common broadcast shape; :class:`InputError` names the bad argument."""
+    n = _as_float_array("n_obs", n_obs)
+    b = _as_float_array("n_exp", n_exp)
+    s = _as_float_array("rel_unc", rel_unc)
+    _check("n_obs", n, lower=0.0, strict=False, what="observed events")
+    _check("n_exp", b, lower=0.0, strict=True, what="expected background events")
+    _check("rel_unc", s, lower=0.0, strict=False, what="relative uncertainty on n_exp")
+    return n, b, s, _broadcast_shape(n_obs=n, n_exp=b, rel_unc=s)
+
+
 def asimov_significance(n_obs, n_exp, rel_unc=0.0):
     """Asimov significance of an excess with a relative background uncertainty (eq. 6).
 
@@ -264,13 +276,7 @@ def asimov_significance(n_obs, n_exp, rel_unc=0.0):
     >>> asimov_significance([120.0, 100.0], 100.0, [0.0, 0.1]).round(4)
     array([1.9383, 0.    ])
     """
-    n = _as_float_array("n_obs", n_obs)
-    b = _as_float_array("n_exp", n_exp)
-    s = _as_float_array("rel_unc", rel_unc)
-    _check("n_obs", n, lower=0.0, strict=False, what="observed events")
-    _check("n_exp", b, lower=0.0, strict=True, what="expected background events")
-    _check("rel_unc", s, lower=0.0, strict=False, what="relative uncertainty on n_exp")
-    shape = _broadcast_shape(n_obs=n, n_exp=b, rel_unc=s)
+    n, b, s, shape = counting_inputs(n_obs, n_exp, rel_unc)
     size = int(np.prod(shape))
     flat = [np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1) for a in (n, b, s)]
     nf, bf, sf = flat
@@ -311,13 +317,7 @@ def gaussian_significance(n_obs, n_exp, rel_unc=0.0):
     >>> round(gaussian_significance(120.0, 100.0), 6)
     2.0
     """
-    n = _as_float_array("n_obs", n_obs)
-    b = _as_float_array("n_exp", n_exp)
-    s = _as_float_array("rel_unc", rel_unc)
-    _check("n_obs", n, lower=0.0, strict=False, what="observed events")
-    _check("n_exp", b, lower=0.0, strict=True, what="expected background events")
-    _check("rel_unc", s, lower=0.0, strict=False, what="relative uncertainty on n_exp")
-    _broadcast_shape(n_obs=n, n_exp=b, rel_unc=s)
+    n, b, s, _ = counting_inputs(n_obs, n_exp, rel_unc)
     z = (n - b) / np.sqrt(b * (1.0 + b * s * s))
     return float(z) if np.ndim(z) == 0 else z
 
