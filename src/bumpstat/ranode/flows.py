@@ -126,8 +126,8 @@ class FlowConfig:
 
     @classmethod
     def rqs_small(cls) -> FlowConfig:
-        """CPU default signal RQS: 3 blocks × 2 layers × 32, 8 bins, batch 1024, 16 epochs."""
-        return cls("rqs", 3, 32, 2, num_bins=8, epochs=16, batch_size=1024, lr=2e-3,
+        """CPU default signal RQS: 2 blocks × 2 layers × 32, 8 bins, batch 1024, 12 epochs."""
+        return cls("rqs", 2, 32, 2, num_bins=8, epochs=12, batch_size=1024, lr=2e-3,
                    optimizer="adamw", val_fraction=0.2, n_best=3)
 
     @classmethod
