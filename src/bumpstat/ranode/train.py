@@ -102,7 +102,8 @@ class RanodeConfig:
 
     @classmethod
     def small(cls) -> RanodeConfig:
-        """CPU default: small MAF/RQS, 2 runs (≈ 2–4 min for the 1000-signal demo on 2 cores)."""
+        """CPU default: small MAF/RQS, 2 runs (≈ 1 min of training for the 1000-signal demo on
+        2 free cores; much longer when other torch processes share them)."""
         return cls()
 
     @classmethod
