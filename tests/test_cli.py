@@ -72,7 +72,7 @@ def test_scan_missing_file_is_clean_error(tmp_path):
 
 def test_demo_small(tmp_path):
     res = _run("demo", "--out", tmp_path, "--n-background", 200_000, "--n-signal", 400,
-               "--eps-b", 1e-2, "--eps-b", 1e-3, "--quiet")
+               "--eps-b", 1e-2, "--eps-b", 1e-3, "--ranode", "test", "--quiet")
     assert res.exit_code == 0, res.output
     scan = json.loads((tmp_path / "scan.json").read_text())
     recs = scan["results"]
@@ -86,3 +86,7 @@ def test_demo_small(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert report.startswith("# bumpstat demo") and "## Fit-based vs direct" in report
     assert len(list((tmp_path / "workspaces").glob("*.json"))) == 18
+    ranode = json.loads((tmp_path / "ranode.json").read_text())
+    # the injected signal fraction is recovered within a factor 2 even by the tiny test flows
+    assert 0.5 < ranode["fit"]["w_hat"] / ranode["w_true"] < 2
+    assert {"ranode", "exact"} <= set(ranode["metrics"])

@@ -16,10 +16,12 @@ from bumpstat.cli._common import bumpstat_errors
               show_default=True)
 @click.option("--eps-b", "eps_b", type=float, multiple=True,
               help="Working point (repeatable). Default: 1e-2, 1e-3, 1e-4.")
+@click.option("--ranode", type=click.Choice(["small", "test", "paper", "none"]), default="small",
+              show_default=True, help="R-ANODE configuration for the 3.5 TeV window (none: skip).")
 @click.option("--write-scores", is_flag=True, help="Also write the score files used.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @bumpstat_errors
-def demo(out, seed, n_background, n_signal, method, eps_b, write_scores, quiet) -> None:
+def demo(out, seed, n_background, n_signal, method, eps_b, ranode, write_scores, quiet) -> None:
     """Generate data with injected signal, score it, estimate delta_sys, scan, and report."""
     import numpy as np
 
@@ -28,6 +30,7 @@ def demo(out, seed, n_background, n_signal, method, eps_b, write_scores, quiet) 
     methods = ("direct", "fit") if method == "both" else (method,)
     cfg = DemoConfig(n_background=n_background, n_signal=n_signal, n_template=n_background,
                      seed=seed, methods=methods, write_score_files=write_scores,
+                     ranode=None if ranode == "none" else ranode,
                      **({"eps_b": tuple(eps_b)} if eps_b else {}))
     res = run_demo(out, cfg, progress=not quiet)
     best = res.scan.max_local()
