@@ -11,7 +11,11 @@ from bumpstat.exceptions import (
     WindowError,
     WorkingPointError,
 )
+from bumpstat.direct import DeltaSys, combine_quadrature, direct_estimate, estimate_delta_sys
+from bumpstat.fit import BumpHuntResult, bumphunt
+from bumpstat.ranode import MixtureFitResult, fit_signal_fraction
 from bumpstat.scan import ScanResult, run_scan
+from bumpstat.scores import read_scores, write_scores
 from bumpstat.stats.cutcount import cut_and_count
 from bumpstat.stats.significance import asimov_significance, gaussian_significance
 from bumpstat.windows import Window, sliding_windows, windows_from_edges
@@ -27,9 +31,19 @@ __all__ = [
     "ScoreFileError",
     "WindowError",
     "WorkingPointError",
+    "BumpHuntResult",
+    "DeltaSys",
+    "MixtureFitResult",
     "ScanResult",
     "Window",
     "asimov_significance",
+    "bumphunt",
+    "combine_quadrature",
+    "direct_estimate",
+    "estimate_delta_sys",
+    "fit_signal_fraction",
+    "read_scores",
+    "write_scores",
     "cut_and_count",
     "gaussian_significance",
     "run_scan",
