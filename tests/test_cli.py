@@ -62,7 +62,8 @@ def test_delta_sys_then_scan(generated):
     assert len(scan["results"]) == 18
     rec = scan["results"][0]
     assert rec["delta_sys"] == pytest.approx(ds["delta_sys"][0])
-    assert (d / "scan" / "report.md").is_file() and (d / "scan" / "significance_direct.png").is_file()
+    assert (d / "scan" / "report.md").is_file()
+    assert (d / "scan" / "significance_direct.png").is_file()
 
 
 def test_scan_missing_file_is_clean_error(tmp_path):
@@ -90,3 +91,19 @@ def test_demo_small(tmp_path):
     # the injected signal fraction is recovered within a factor 2 even by the tiny test flows
     assert 0.5 < ranode["fit"]["w_hat"] / ranode["w_true"] < 2
     assert {"ranode", "exact"} <= set(ranode["metrics"])
+
+
+def test_demo_with_trained_scores(tmp_path):
+    """The demo chain on trained CWoLa scores: delta_sys from the alternative generator, scan,
+    SIC plot (reduced size; the documented default is 1M events and 2 runs)."""
+    res = _run("demo", "--out", tmp_path, "--n-background", 100_000, "--n-signal", 300,
+               "--eps-b", 1e-2, "--method", "direct", "--scores", "cwola", "--runs", 1,
+               "--ranode", "none", "--quiet")
+    assert res.exit_code == 0, res.output
+    scan = json.loads((tmp_path / "scan.json").read_text())
+    assert scan["config"]["score_method"] == "cwola"
+    assert len(scan["results"]) == 9
+    ds = json.loads((tmp_path / "delta_sys.json").read_text())
+    assert abs(ds["delta_sys"][0]) < 3 * ds["sigma_stat"][0] + 0.1  # baseline features: small
+    assert (tmp_path / "sic.png").is_file()
+    assert "## Anomaly score quality in SR5" in (tmp_path / "report.md").read_text()

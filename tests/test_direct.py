@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from helpers import toy_score_file
 from scipy import stats
 
 from bumpstat.direct import (
@@ -16,6 +15,8 @@ from bumpstat.exceptions import InputError, WindowError, WorkingPointError
 from bumpstat.scores import EventSet, ScoreFile, WindowScores
 from bumpstat.stats.significance import asimov_significance
 from bumpstat.windows import Window
+
+from helpers import toy_score_file
 
 
 def test_thresholds_pass_exactly_eps_b_n():

@@ -5,13 +5,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from helpers import toy_score_file
 
 from bumpstat.data import SyntheticLHCO
 from bumpstat.exceptions import InputError
 from bumpstat.methods.exact import exact_score_file
 from bumpstat.scan import run_scan
 from bumpstat.windows import sliding_windows
+
+from helpers import toy_score_file
 
 
 def _null_z(n_seeds: int) -> np.ndarray:

@@ -48,7 +48,8 @@ def test_fit_needs_sidebands():
     """A score file with data only inside the windows cannot be fitted: flagged, not a crash."""
     gen = SyntheticLHCO()
     data = gen.sample_background(100_000, seed=23)
-    sf = exact_score_file(gen, data, gen.sample_background(100_000, seed=24), sliding_windows()[4:5])
+    tmpl = gen.sample_background(100_000, seed=24)
+    sf = exact_score_file(gen, data, tmpl, sliding_windows()[4:5])
     res = run_scan(sf, eps_b=[1e-2], method="fit", progress=False)
     (p,) = res.points
     assert not p.valid.any()

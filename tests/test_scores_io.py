@@ -5,11 +5,12 @@ import json
 import h5py
 import numpy as np
 import pytest
-from helpers import toy_score_file
 
 from bumpstat.exceptions import BumpstatError, ScoreFileError
 from bumpstat.scores import EventSet, ScoreFile, WindowScores, read_scores, write_scores
 from bumpstat.windows import Window
+
+from helpers import toy_score_file
 
 
 @pytest.mark.parametrize("ext", ["h5", "npz"])

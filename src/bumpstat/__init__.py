@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bumpstat.direct import DeltaSys, combine_quadrature, direct_estimate, estimate_delta_sys
 from bumpstat.exceptions import (
     BumpstatError,
     FitError,
@@ -11,7 +12,6 @@ from bumpstat.exceptions import (
     WindowError,
     WorkingPointError,
 )
-from bumpstat.direct import DeltaSys, combine_quadrature, direct_estimate, estimate_delta_sys
 from bumpstat.fit import BumpHuntResult, bumphunt
 from bumpstat.ranode import MixtureFitResult, fit_signal_fraction
 from bumpstat.scan import ScanResult, run_scan

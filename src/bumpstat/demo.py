@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bumpstat.data import SyntheticLHCO
 from bumpstat.direct.delta_sys import DeltaSys, estimate_delta_sys
+from bumpstat.exceptions import InputError
 from bumpstat.methods.exact import exact_score_file
 from bumpstat.report import write_report
 from bumpstat.scan import DEFAULT_EPS_B, ScanResult, run_scan
@@ -25,6 +26,12 @@ from bumpstat.scores.io import write_scores
 from bumpstat.windows import DEFAULT_RANGE, sliding_windows
 
 __all__ = ["DemoConfig", "DemoResult", "run_demo"]
+
+_SCORE_NAMES = {
+    "exact": "exact likelihood-ratio score",
+    "iad": "IAD (BDT ensembles, data vs an independent background sample)",
+    "cwola": "CWoLa Hunting (BDT ensembles, SR vs short sidebands)",
+}
 
 _FIT_SECTION = """## Sideband fit and sculpting
 
@@ -38,7 +45,8 @@ with the 4-parameter dijet fit to the sidebands, the blinded SR band and the pul
 
 Sculpting (paper 001 eq. 5): χ²/n_dof between the normalised m histograms (300 equal-content
 bins) of background before and after a score cut of efficiency ε_sel, with the band of random
-selections. The score here is the exact likelihood ratio on the signal-free alternative sample.
+selections. The score is the scan's, on the 3.5 TeV window's signal-free sample (alternative
+generator).
 """
 
 
@@ -56,6 +64,11 @@ class DemoConfig:
     write_score_files: bool = False
     #: R-ANODE preset ("small", "test", "paper") for the 3.5 TeV window, or None to skip it.
     ranode: str | None = "small"
+    #: Anomaly score of the scan: "exact" likelihood ratio, or trained "iad" / "cwola" BDTs.
+    scores: str = "exact"
+    #: Classifier runs and BDT preset ("fast", "default", "paper") for trained scores.
+    runs: int = 2
+    bdt_preset: str = "fast"
 
 
 @dataclass(frozen=True)
@@ -68,8 +81,9 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _fit_plots(out: Path, scores, background, generator, config: DemoConfig) -> dict[str, str]:
-    """Fit of the 3.5 TeV window at eps_b = 1e-2, and the sculpting curve of the score."""
+def _fit_plots(out: Path, scores, mc_scores, config: DemoConfig) -> dict[str, str]:
+    """Fit of the 3.5 TeV window at eps_b = 1e-2, and the sculpting curve of its score on the
+    signal-free sample's SR template (first run)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -77,22 +91,64 @@ def _fit_plots(out: Path, scores, background, generator, config: DemoConfig) -> 
     from bumpstat.fit.sculpting import sculpting_curve
     from bumpstat.plotting.fit import plot_fit, plot_sculpting
 
-    ws = scores[scores.window_names[len(scores.windows) // 2]]
+    name = scores.window_names[len(scores.windows) // 2]
+    ws = scores[name]
     res = bumphunt(ws.data.m, ws.data.scores[0], window=ws.window, eps_b=1e-2,
                    template_scores=ws.template.scores[0], fit_range=config.fit_range)
     plt.close(plot_fit(res, path=out / "fit_SR5.png"))
-    sel = (background.m >= config.fit_range[0]) & (background.m < config.fit_range[1])
-    llr = generator.log_likelihood_ratio(background.x[sel], background.m[sel])
-    sc = sculpting_curve(background.m[sel], llr, np.logspace(-2.5, -0.3, 8), seed=config.seed)
+    bkg = mc_scores[name].data
+    sc = sculpting_curve(bkg.m, bkg.scores[0], np.logspace(-2.5, -0.3, 8), seed=config.seed)
     plt.close(plot_sculpting(sc, path=out / "sculpting.png"))
     return {"plot_fit": str(out / "fit_SR5.png"), "plot_sculpting": str(out / "sculpting.png")}
 
 
-def _ranode_step(out: Path, data, generator, scores, config: DemoConfig, *,
+def _trained_scores(config: DemoConfig, data, template, mc_data, mc_template, windows,
+                    data_range, *, progress: bool):
+    """IAD or CWoLa BDT-ensemble scores of the data and of the signal-free alternative sample."""
+    from bumpstat.classifiers import BDTConfig
+    from bumpstat.methods import cwola_score_file, iad_score_file
+
+    bdt = BDTConfig.preset(config.bdt_preset)
+    kw = {"runs": config.runs, "config": bdt, "progress": progress}
+    if config.scores == "iad":
+        sf = iad_score_file(data, template, windows, seed=config.seed, score_range=data_range,
+                            **kw)
+        mc = iad_score_file(mc_data, mc_template, windows, seed=config.seed + 10, **kw)
+    elif config.scores == "cwola":
+        sf = cwola_score_file(data, windows, seed=config.seed, score_range=data_range, **kw)
+        mc = cwola_score_file(mc_data, windows, seed=config.seed + 10, **kw)
+    else:
+        raise InputError(f"demo scores must be 'exact', 'iad' or 'cwola', got {config.scores!r}")
+    return sf, mc
+
+
+def _sic_section(out: Path, scores, exact) -> tuple[str, dict[str, str]]:
+    """SIC curves of the trained score (median and band over runs) vs the exact ratio."""
+    import matplotlib.pyplot as plt
+
+    from bumpstat.metrics import score_file_metrics
+    from bumpstat.plotting.metrics import plot_sic
+
+    name = scores.window_names[len(scores.windows) // 2]
+    fig = plot_sic(scores[name], x="eps_b", label=scores.method)
+    plot_sic(exact[name], x="eps_b", label="exact likelihood ratio", color="k", ax=fig.axes[0],
+             path=out / "sic.png")
+    plt.close(fig)
+    rows = []
+    for sf in (scores, exact):
+        w = next(w for w in score_file_metrics(sf, windows=[name]).to_dict()["windows"])
+        rows.append(f"| {sf.method} | {w['auc']:.4f} | {w['max_sic']:.1f} "
+                    f"| {w['sic_at_1e-3']:.1f} |")
+    text = (f"## Anomaly score quality in {name}\n\n![SIC](sic.png)\n\n"
+            "| score | AUC | max SIC | SIC at ε_B = 1e-3 |\n|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
+    return text, {"plot_sic": str(out / "sic.png")}
+
+
+def _ranode_step(out: Path, data, scores, config: DemoConfig, *,
                  progress: bool) -> tuple[str, dict[str, str]]:
     """R-ANODE on the 3.5 TeV window: flows, the w fit, its score with a CATHODE template."""
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from bumpstat.direct.estimate import direct_estimate
     from bumpstat.metrics.roc import classifier_metrics
@@ -124,6 +180,7 @@ def _ranode_step(out: Path, data, generator, scores, config: DemoConfig, *,
     plt.close(plot_learned_signal(x_s, res.x[sig], res.x[~sig], names=data.feature_names,
                                   path=out / "ranode_learned_signal.png"))
     f = res.fit
+    sic_r, sic_e = sic["ranode"]["sic_at_eps_b"], sic["exact"]["sic_at_eps_b"]
     rows = "\n".join(
         f"| {p.eps_b:g} | {p.n_obs[0]:.0f} | {p.n_exp[0]:.1f} | {p.rel_unc[0]:.3f} | {p.z[0]:.2f} |"
         for p in points)
@@ -141,7 +198,7 @@ likelihood fit of w (paper 002).
 | N_sig = ŵ·N_SR | {f.n_sig_hat:.0f} |
 | Z of w = 0 | {f.z:.1f} |
 | runs flagged "undetected signal" | {sum(res.undetected)} of {len(res.undetected)} |
-| SIC at ε_B = 1e-3: R-ANODE / exact ratio | {sic['ranode']['sic_at_eps_b']:.1f} / {sic['exact']['sic_at_eps_b']:.1f} |
+| SIC at ε_B = 1e-3: R-ANODE / exact ratio | {sic_r:.1f} / {sic_e:.1f} |
 
 ![w profile](ranode_w_profile.png) ![learned signal](ranode_learned_signal.png)
 
@@ -176,10 +233,14 @@ def run_demo(out: str | Path, config: DemoConfig = DemoConfig(), *,
 
     t0 = time.perf_counter()
     data_range = config.fit_range if "fit" in config.methods else None
-    scores = exact_score_file(nominal, data, template, windows, data_range=data_range)
-    mc_scores = exact_score_file(nominal, mc_data, mc_template, windows)
+    exact = exact_score_file(nominal, data, template, windows, data_range=data_range)
+    if config.scores == "exact":
+        scores = exact
+        mc_scores = exact_score_file(nominal, mc_data, mc_template, windows)
+    else:
+        scores, mc_scores = _trained_scores(config, data, template, mc_data, mc_template,
+                                            windows, data_range, progress=progress)
     t["score_s"] = time.perf_counter() - t0
-
     files: dict[str, str] = {}
     if config.write_score_files:
         files["scores"] = str(write_scores(out / "scores.h5", scores))
@@ -198,7 +259,7 @@ def run_demo(out: str | Path, config: DemoConfig = DemoConfig(), *,
                       config={**scan.config, "demo": {
                           "n_background": config.n_background, "n_signal": config.n_signal,
                           "n_template": config.n_template, "seed": config.seed,
-                          "score": "exact likelihood ratio (nominal generator)",
+                          "score": _SCORE_NAMES[config.scores],
                           "delta_sys_from": "alternative generator, signal-free"}})
     files["scan"] = str(scan.write_json(out / "scan.json"))
     scan.export_workspaces(out / "workspaces")
@@ -208,20 +269,25 @@ def run_demo(out: str | Path, config: DemoConfig = DemoConfig(), *,
     sections = []
     if "fit" in config.methods:
         t0 = time.perf_counter()
-        files.update(_fit_plots(out, scores, mc_data, nominal, config))
+        files.update(_fit_plots(out, scores, mc_scores, config))
         sections.append(_FIT_SECTION)
         t["fit_plots_s"] = time.perf_counter() - t0
 
     if config.ranode:
         t0 = time.perf_counter()
-        text, ranode_files = _ranode_step(out, data, nominal, scores, config, progress=progress)
+        text, ranode_files = _ranode_step(out, data, exact, config, progress=progress)
         files.update(ranode_files)
         sections.append(text)
         t["ranode_s"] = time.perf_counter() - t0
 
+    if config.scores != "exact":
+        text, sic_files = _sic_section(out, scores, exact)
+        files.update(sic_files)
+        sections.insert(0, text)
+
     t0 = time.perf_counter()
-    files.update(write_report(out, scan, dsys, title="bumpstat demo: exact likelihood-ratio score",
-                              extra="\n".join(sections)))
+    title = f"bumpstat demo: {_SCORE_NAMES[config.scores]}"
+    files.update(write_report(out, scan, dsys, title=title, extra="\n".join(sections)))
     t["report_s"] = time.perf_counter() - t0
     (out / "timings.json").write_text(json.dumps(t, indent=2))
     files["timings"] = str(out / "timings.json")

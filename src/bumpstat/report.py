@@ -22,7 +22,7 @@ def _fmt(v: float | None, std: float | None = None, digits: int = 3) -> str:
 def scan_table(scan, *, method: str | None = None) -> str:
     """A Markdown table with one row per window × working point × method."""
     head = ("| method | window [TeV] | ε_B | N_SR | N_obs | N_exp | σ_exp | Z | Z_G (eq. 7) "
-            "| p-value | UL95 [events] | fit χ²/ndof |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+            "| p-value | UL95 [events] | fit χ²/ndof |\n" + "|---" * 12 + "|")
     rows = [head]
     for p in scan.select(method=method):
         r = p.to_record()
@@ -75,9 +75,9 @@ def write_report(out: str | Path, scan, delta_sys: DeltaSys | None = None, *,
 
     ``extra`` is Markdown inserted before the per-method tables.
     """
-    from bumpstat.plotting.scan import plot_comparison, plot_delta_sys, plot_significance
-
     import matplotlib.pyplot as plt
+
+    from bumpstat.plotting.scan import plot_comparison, plot_delta_sys, plot_significance
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

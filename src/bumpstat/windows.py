@@ -72,7 +72,9 @@ class Window:
         m = np.asarray(m)
         return (m >= self.low) & (m < self.high)
 
-    def short_sidebands(self, width: float = 0.2) -> tuple[tuple[float, float], tuple[float, float]]:
+    def short_sidebands(
+        self, width: float = 0.2
+    ) -> tuple[tuple[float, float], tuple[float, float]]:
         """The two short sidebands of ``width`` TeV either side (CWoLa Hunting)."""
         if width <= 0:
             raise WindowError(f"sideband width must be positive, got {width}")

@@ -18,10 +18,18 @@ from bumpstat.cli._common import bumpstat_errors
               help="Working point (repeatable). Default: 1e-2, 1e-3, 1e-4.")
 @click.option("--ranode", type=click.Choice(["small", "test", "paper", "none"]), default="small",
               show_default=True, help="R-ANODE configuration for the 3.5 TeV window (none: skip).")
+@click.option("--scores", "score_method", type=click.Choice(["exact", "iad", "cwola"]),
+              default="exact", show_default=True,
+              help="Anomaly score: exact likelihood ratio, or trained IAD / CWoLa BDT ensembles.")
+@click.option("--runs", type=int, default=2, show_default=True,
+              help="Classifier runs for trained scores.")
+@click.option("--bdt-preset", type=click.Choice(["fast", "default", "paper"]), default="fast",
+              show_default=True, help="BDT ensemble size for trained scores (paper: 50 BDTs).")
 @click.option("--write-scores", is_flag=True, help="Also write the score files used.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @bumpstat_errors
-def demo(out, seed, n_background, n_signal, method, eps_b, ranode, write_scores, quiet) -> None:
+def demo(out, seed, n_background, n_signal, method, eps_b, ranode, score_method, runs, bdt_preset,
+         write_scores, quiet) -> None:
     """Generate data with injected signal, score it, estimate delta_sys, scan, and report."""
     import numpy as np
 
@@ -30,7 +38,8 @@ def demo(out, seed, n_background, n_signal, method, eps_b, ranode, write_scores,
     methods = ("direct", "fit") if method == "both" else (method,)
     cfg = DemoConfig(n_background=n_background, n_signal=n_signal, n_template=n_background,
                      seed=seed, methods=methods, write_score_files=write_scores,
-                     ranode=None if ranode == "none" else ranode,
+                     ranode=None if ranode == "none" else ranode, scores=score_method, runs=runs,
+                     bdt_preset=bdt_preset,
                      **({"eps_b": tuple(eps_b)} if eps_b else {}))
     res = run_demo(out, cfg, progress=not quiet)
     best = res.scan.max_local()

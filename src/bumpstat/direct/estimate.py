@@ -4,8 +4,10 @@ For each classifier run and working point ``eps_b``:
 
 - ``R_c`` from the template (:func:`~bumpstat.direct.thresholds.template_thresholds`);
 - ``N_obs`` = data events in the SR with ``score > R_c``;
-- ``N_exp = eps_b N_SR (1 + delta_sys)`` (eq. 3), with the realised template efficiency as ``eps_b``;
-- ``sigma_exp = sqrt(sigma_exp_stat^2 + sigma_sys^2)``, ``sigma_exp_stat = 1/sqrt(eps_b N_BT)`` (eq. 8);
+- ``N_exp = eps_b N_SR (1 + delta_sys)`` (eq. 3), with the realised template efficiency as
+  ``eps_b``;
+- ``sigma_exp = sqrt(sigma_exp_stat^2 + sigma_sys^2)``, ``sigma_exp_stat = 1/sqrt(eps_b N_BT)``
+  (eq. 8);
 - ``sigma_stat = sqrt(1/N_exp + 1/(eps_b N_BT))`` (eq. 9), reported;
 - significance eq. 6 (signed) and eq. 7, and the one-bin Poisson-constrained model's discovery
   p-value and 95% CL CLs upper limit on the signal count (closed form, validated against pyhf).
@@ -87,7 +89,9 @@ def _per_eps(value: float | Sequence[float] | np.ndarray, n_eps: int, what: str)
     if v.ndim == 0:
         v = np.full(n_eps, float(v))
     if v.shape != (n_eps,):
-        raise InputError(f"{what} must be one number or one per eps_b ({n_eps}), got shape {v.shape}")
+        raise InputError(
+            f"{what} must be one number or one per eps_b ({n_eps}), got shape {v.shape}"
+        )
     if not np.isfinite(v).all():
         raise InputError(f"{what} must be finite, got {v.tolist()}")
     return v

@@ -120,7 +120,8 @@ def fit_window(ws: WindowScores, eps_b: np.ndarray, *, delta_sys=None, sigma_sys
                 continue
             cols["n_obs"][r, j] = res.n_obs_sr
             cols["n_exp"][r, j] = res.n_pred_sr
-            cols["rel_unc"][r, j] = res.n_pred_sr_unc / res.n_pred_sr if res.n_pred_sr > 0 else np.nan
+            cols["rel_unc"][r, j] = (res.n_pred_sr_unc / res.n_pred_sr if res.n_pred_sr > 0
+                                     else np.nan)
             cols["z"][r, j] = res.z
             cols["p_value"][r, j] = res.p_value
             cols["chi2_ndof"][r, j] = res.chi2_ndof

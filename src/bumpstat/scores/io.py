@@ -2,7 +2,8 @@
 
 HDF5 layout (schema ``bumpstat-scores`` v1)::
 
-    /                      attrs: schema, schema_version, method, mass_unit ("TeV"|"GeV"), metadata (JSON)
+    /                      attrs: schema, schema_version, method, mass_unit ("TeV"|"GeV"),
+                                  metadata (JSON)
     /windows/<name>        attrs: low, high (mass_unit), index (order)
     /windows/<name>/data/      scores (n_runs, n), m (n,), [weight, label, fold]
     /windows/<name>/template/  scores (n_runs, n_t), [weight, m]
@@ -183,7 +184,8 @@ def read_scores(path: str | Path) -> ScoreFile:
             for part in ("data", "template"):
                 prefix = f"{name}/{part}"
                 present = {k[len(prefix) + 1:] for k in arrays if k.startswith(prefix + "/")}
-                parts[part] = _event_set(arrays.__getitem__, present, prefix, src, name, part, scale)
+                parts[part] = _event_set(arrays.__getitem__, present, prefix, src, name, part,
+                                         scale)
             windows.append(WindowScores(win, **parts))
         sf = ScoreFile(tuple(windows), method=str(header.get("method", "")),
                        metadata=header.get("metadata", {}), source=src)

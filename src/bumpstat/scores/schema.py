@@ -216,11 +216,14 @@ class ScoreFile:
         names = [w.window.name for w in checked]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ScoreFileError(f"duplicate window name(s) {sorted(dup)} in {self.source or 'score file'}")
+            raise ScoreFileError(
+                f"duplicate window name(s) {sorted(dup)} in {self.source or 'score file'}"
+            )
         runs = {w.data.n_runs for w in checked}
         if len(runs) > 1:
             raise ScoreFileError(
-                f"{self.source or 'score file'}: windows have different numbers of runs {sorted(runs)}"
+                f"{self.source or 'score file'}: windows have different numbers of runs "
+                f"{sorted(runs)}"
             )
         object.__setattr__(self, "windows", checked)
 
