@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from bumpstat.data import Events, SyntheticLHCO
 from bumpstat.exceptions import WindowError
 from bumpstat.scores.schema import EventSet, ScoreFile, WindowScores
@@ -71,10 +69,3 @@ def exact_score_file(
                   "n_data": len(data), "n_template": len(template)},
     )
 
-
-def _selfcheck() -> None:  # pragma: no cover - used interactively
-    g = SyntheticLHCO()
-    d = g.sample(n_background=10_000, n_signal=100, seed=1)
-    t = g.sample_background(10_000, seed=2)
-    sf = exact_score_file(g, d, t, [Window(3.3, 3.7)])
-    print(sf.window_names, np.shape(sf.windows[0].data.scores))
