@@ -102,7 +102,7 @@ class RanodeConfig:
 
     @classmethod
     def small(cls) -> RanodeConfig:
-        """CPU default: small MAF/RQS, 2 runs (≈ 1 min of training for the 1000-signal demo on
+        """CPU default: small MAF/RQS, 2 runs (≈ 2 min of training for the 1000-signal demo on
         2 free cores; much longer when other torch processes share them)."""
         return cls()
 
