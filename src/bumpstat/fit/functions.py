@@ -38,6 +38,7 @@ fixed Gauss-Legendre rule, vectorised over bins.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -83,7 +84,7 @@ def _check_edges(edges: np.ndarray) -> np.ndarray:
     return edges
 
 
-class Parametrisation:
+class Parametrisation(ABC):
     """A fit function bound to one binning, in the parameters the fitter uses.
 
     Attributes
@@ -103,9 +104,9 @@ class Parametrisation:
     errors: np.ndarray
     limits: list[tuple[float | None, float | None]]
 
+    @abstractmethod
     def bin_integrals(self, q: np.ndarray) -> np.ndarray:
         """Expected counts per bin, shape (n_bins,)."""
-        raise NotImplementedError
 
     def bin_integrals_grad(self, q: np.ndarray) -> np.ndarray | None:
         """Derivative of the expected counts, shape (n_params, n_bins); None if unavailable."""
@@ -115,17 +116,17 @@ class Parametrisation:
         """Second derivatives of the expected counts, shape (n_params, n_params, n_bins)."""
         return None
 
+    @abstractmethod
     def to_conventional(self, q: np.ndarray) -> np.ndarray:
         """Conventional parameters for fit parameters ``q``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def jacobian(self, q: np.ndarray) -> np.ndarray:
         """``d p / d q``, shape (n_conv, n_fit)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def from_conventional(self, p: np.ndarray) -> np.ndarray:
         """Fit parameters for conventional parameters ``p``."""
-        raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ class Parametrisation:
 
 
 @dataclass(frozen=True)
-class FitFunction:
+class FitFunction(ABC):
     """A background density f(m) in events per TeV (m in TeV).
 
     Subclasses implement :meth:`density`, :meth:`prefit` and :meth:`parametrise`.
@@ -148,9 +149,9 @@ class FitFunction:
         """Number of free parameters."""
         return len(self.param_names)
 
+    @abstractmethod
     def density(self, m: np.ndarray, p: Sequence[float]) -> np.ndarray:
         """f(m) in events per TeV for conventional parameters ``p``."""
-        raise NotImplementedError
 
     def bin_integrals(self, edges: np.ndarray, p: Sequence[float]) -> np.ndarray:
         """Integral of f over each bin (expected counts) for conventional parameters ``p``."""
@@ -159,16 +160,16 @@ class FitFunction:
         with np.errstate(all="ignore"):
             return np.sum(self.density(xn, p) * wn, axis=1)
 
+    @abstractmethod
     def prefit(self, edges: np.ndarray, counts: np.ndarray, *, mask: np.ndarray | None = None,
                variances: np.ndarray | None = None) -> np.ndarray:
         """Quick starting values (conventional) from the bins where ``mask`` is True."""
-        raise NotImplementedError
 
+    @abstractmethod
     def parametrise(self, edges: np.ndarray, counts: np.ndarray, *,
                     mask: np.ndarray | None = None,
                     variances: np.ndarray | None = None) -> Parametrisation:
         """The well-conditioned fit parametrisation for this binning (uses a pre-fit)."""
-        raise NotImplementedError
 
 
 def _effective(counts: np.ndarray, variances: np.ndarray | None) -> np.ndarray:
