@@ -19,7 +19,7 @@ import numpy as np
 
 from bumpstat.exceptions import WindowError
 
-__all__ = ["Window", "sliding_windows", "windows_from_edges", "DEFAULT_RANGE"]
+__all__ = ["Window", "sliding_windows", "windows_from_edges", "window_edges", "DEFAULT_RANGE"]
 
 #: Default analysis range in m (TeV), used for "full" sidebands.
 DEFAULT_RANGE: tuple[float, float] = (2.8, 5.2)
@@ -145,3 +145,26 @@ def windows_from_edges(edges: Sequence[tuple[float, float]]) -> tuple[Window, ..
     if len(edges) == 0:
         raise WindowError("no window edges given")
     return tuple(Window(float(lo), float(hi)) for lo, hi in edges)
+
+
+def window_edges(window: Window | Sequence[float]) -> tuple[float, float]:
+    """``(low, high)`` in TeV from a :class:`Window` or a ``(low, high)`` pair.
+
+    Raises :class:`WindowError` (an :class:`~bumpstat.exceptions.InputError`) unless the edges
+    are finite with ``low < high``.
+
+    >>> window_edges((3.3, 3.7)), window_edges(Window(3.3, 3.7))
+    ((3.3, 3.7), (3.3, 3.7))
+    """
+    if isinstance(window, Window) or (hasattr(window, "low") and hasattr(window, "high")):
+        low, high = float(window.low), float(window.high)  # type: ignore[union-attr]
+    else:
+        try:
+            low, high = (float(v) for v in window)
+        except (TypeError, ValueError) as err:
+            raise WindowError(
+                f"window must be a Window or a (low, high) pair in TeV, got {window!r}"
+            ) from err
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise WindowError(f"window must have finite low < high, got ({low}, {high}) TeV")
+    return low, high

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import special, stats
 
 from bumpstat.exceptions import InputError
+from bumpstat.windows import window_edges
 
 __all__ = [
     "Events",
@@ -186,22 +187,6 @@ class Events:
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-def _window_edges(window: Any) -> tuple[float, float]:
-    """``(low, high)`` from a tuple or an object with ``.low`` / ``.high`` (e.g. ``Window``)."""
-    if hasattr(window, "low") and hasattr(window, "high"):
-        low, high = float(window.low), float(window.high)
-    else:
-        try:
-            low, high = (float(v) for v in window)
-        except (TypeError, ValueError) as err:
-            raise InputError(
-                f"window must be a (low, high) pair in TeV or a Window, got {window!r}"
-            ) from err
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise InputError(f"window must have finite low < high, got ({low}, {high}) TeV")
-    return low, high
-
-
 def _check_count(n: Any, what: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int | np.integer):
         raise InputError(f"{what} must be a non-negative integer, got {n!r}")
@@ -457,7 +442,7 @@ class SyntheticLHCO:
 
     def fraction_in(self, low: float, high: float, *, component: str = "background") -> float:
         """Exact probability that an event of ``component`` has ``low <= m < high`` (TeV)."""
-        low, high = _window_edges((low, high))
+        low, high = window_edges((low, high))
         cdf = self._cdf_of(component)
         lo_hi = cdf(np.array([low, high]))
         return float(max(lo_hi[1] - lo_hi[0], 0.0))
@@ -548,7 +533,7 @@ class SyntheticLHCO:
         out = log_pm(m) + log_px(x, m)
         if window is None:
             return out
-        low, high = _window_edges(window)
+        low, high = window_edges(window)
         frac = self.fraction_in(low, high, component=component)
         if frac <= 0.0:
             raise InputError(

@@ -57,6 +57,7 @@ from bumpstat.fit.sideband import (
     minimise,
     sr_mask,
 )
+from bumpstat.windows import window_edges
 
 __all__ = [
     "SRTest",
@@ -265,16 +266,6 @@ class BumpHuntResult:
         return out
 
 
-def _window(window: Any) -> tuple[float, float]:
-    if hasattr(window, "low") and hasattr(window, "high"):
-        return float(window.low), float(window.high)
-    try:
-        lo, hi = (float(v) for v in window)
-    except (TypeError, ValueError) as exc:
-        raise WindowError(f"window must be a Window or (low, high) in TeV, got {window!r}") from exc
-    return lo, hi
-
-
 def score_threshold(scores: np.ndarray, eps: float, *,
                     weights: np.ndarray | None = None, where: str = "template") -> float:
     """Threshold R_c such that a (weighted) fraction ``eps`` of ``scores`` has score > R_c.
@@ -353,7 +344,7 @@ def bumphunt(m: np.ndarray, scores: np.ndarray | None = None, *, window: Any,
     m = np.asarray(m, dtype=float).ravel()
     if not np.all(np.isfinite(m)):
         raise InputError(f"m contains {int(np.sum(~np.isfinite(m)))} non-finite values")
-    sr = _window(window)
+    sr = window_edges(window)
     lo, hi = _check_range(fit_range)
     if edges is None:
         edges = make_edges((lo, hi), bins, sr)
