@@ -8,24 +8,19 @@ density file plus the fit JSON.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from bumpstat.cli._common import emit_json
 from bumpstat.exceptions import BumpstatError
 
 __all__ = ["ranode"]
 
 
 def _emit(payload: dict, *, as_json: bool, out: Path | None, summary: str) -> None:
-    text = json.dumps(payload, indent=2)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    if as_json:
-        click.echo(text)
-    else:
+    emit_json(payload, out=out, echo=as_json)
+    if not as_json:
         click.echo(summary)
         if out is not None:
             click.echo(f"wrote {out}")
@@ -105,7 +100,8 @@ def train_cmd(
     events; readable by `bumpstat ranode fit`) and OUT_DIR/ranode.json (config, learned w,
     undetected-signal flags, the w fit, timings).
     """
-    from bumpstat.ranode.train import RanodeConfig, read_events, run_ranode
+    from bumpstat.data.files import read_events
+    from bumpstat.ranode.train import RanodeConfig, run_ranode
     from bumpstat.windows import Window
 
     try:
@@ -114,14 +110,14 @@ def train_cmd(
         if fixed_w is not None:
             cfg = cfg.replace(learn_w=False, w_init=fixed_w)
         res = run_ranode(
-            ev["m"], ev["x"], window=Window(*window), sideband=sideband, sb_width=sb_width,
+            ev.m, ev.x, window=Window(*window), sideband=sideband, sb_width=sb_width,
             fit_range=fit_range, config=cfg, seed=seed, progress=not no_progress,
         )
     except BumpstatError as err:
         raise click.ClickException(f"{events}: {err}") from err
     out_dir.mkdir(parents=True, exist_ok=True)
     dens = out_dir / "densities.npz"
-    res.write_densities(dens, label=ev.get("label"))
+    res.write_densities(dens, label=ev.label)
     payload = {"events": str(events), "densities": str(dens), **res.to_dict()}
     _emit(payload, as_json=as_json, out=out_dir / "ranode.json",
           summary=_summary(payload["fit"]) + f"\nlearned w (training) = {res.w_learned:.4g}")

@@ -51,7 +51,6 @@ __all__ = [
     "fit_background",
     "fit_signal",
     "run_ranode",
-    "read_events",
 ]
 
 
@@ -529,13 +528,3 @@ def run_ranode(
     return RanodeResult(cfg, window, res, w_learned, w_runs, undetected, q0s,
                         np.flatnonzero(sr), m_sr, x_sr, log_p_sig, log_p_bg, bg, signals, secs)
 
-
-def read_events(path: str | Path) -> dict[str, np.ndarray]:
-    """Read an events file (``.npz`` with ``m`` (n,) TeV, ``x`` (n, d), optional ``label``).
-
-    Uses :func:`bumpstat.data.files.read_events` when available (same layout).
-    """
-    from bumpstat.data.files import read_events as _read
-
-    ev = _read(path)
-    return {"m": ev.m, "x": ev.x, "label": ev.label}
