@@ -1,4 +1,5 @@
-"""Lazy imports of optional heavy dependencies (torch, nflows, scikit-learn, dask)."""
+"""Lazy imports of optional heavy dependencies (torch, nflows, scikit-learn, dask, pandas,
+uproot, awkward)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ _EXTRA_OF = {
     "sklearn": "ml",
     "dask": "dask",
     "distributed": "dask",
+    "pandas": "io",
+    "uproot": "io",
+    "awkward": "io",
 }
 
 
