@@ -1,13 +1,21 @@
 """A Markdown report of a scan: tables of N_obs, N_exp, uncertainties, Z, p-values, limits,
-the delta_sys estimate, and the plots."""
+the delta_sys estimate, and the plots.
+
+The report reads only the scan points' records (:meth:`bumpstat.scanpoint.ScanPoint.record`).
+A point that is not valid is marked ``✗`` with its reason below the table and is never the
+headline result.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bumpstat.direct.delta_sys import DeltaSys
+from bumpstat.exceptions import InputError
+from bumpstat.outputs import OutputDir
 
 __all__ = ["scan_table", "comparison_table", "write_report"]
 
@@ -19,21 +27,42 @@ def _fmt(v: float | None, std: float | None = None, digits: int = 3) -> str:
     return s if not std else f"{s} ± {std:.2g}"
 
 
+def _mark(rec: dict[str, Any]) -> str:
+    return "" if rec["valid"] else " ✗"
+
+
+def _reasons(recs: list[dict[str, Any]]) -> list[str]:
+    bad = [r for r in recs if not r["valid"]]
+    if not bad:
+        return []
+    distinct: dict[str, list[str]] = {}
+    for r in bad:
+        distinct.setdefault(r["reason"] or "not valid", []).append(
+            f"{r['window']['name']} ε_B={r['eps_b']:g}")
+    lines = ["", "✗ not valid (numbers shown for inspection only, not results):"]
+    for reason, where in distinct.items():
+        shown = ", ".join(where[:6]) + (f" and {len(where) - 6} more" if len(where) > 6 else "")
+        lines.append(f"- {shown}: {reason}")
+    return lines
+
+
 def scan_table(scan, *, method: str | None = None) -> str:
     """A Markdown table with one row per window × working point × method."""
-    head = ("| method | window [TeV] | ε_B | N_SR | N_obs | N_exp | σ_exp | Z | Z_G (eq. 7) "
-            "| p-value | UL95 [events] | fit χ²/ndof |\n" + "|---" * 12 + "|")
+    head = ("| method | window [TeV] | ε_B | N_SR | N_obs | N_exp | σ_exp (rel.) | Z | p-value "
+            "| UL95 [events] | expected UL (−1σ, median, +1σ) |\n" + "|---" * 11 + "|")
     rows = [head]
-    for p in scan.select(method=method):
-        r = p.to_record()
+    recs = [p.record() for p in scan.select(method=method)]
+    for r in recs:
+        w = r["window"]
+        exp = r["expected_limits"]
         rows.append(
-            f"| {r['method']} | {p.window.name} [{p.window.low:.2f}, {p.window.high:.2f}) "
-            f"| {p.eps_b:g} | {r['n_sr']:.0f} | {_fmt(r['n_obs'], r['n_obs_std'])} "
+            f"| {r['method']}{_mark(r)} | {w['name']} [{w['low']:.2f}, {w['high']:.2f}) "
+            f"| {r['eps_b']:g} | {_fmt(r['n_sr'], digits=6)} | {_fmt(r['n_obs'], r['n_obs_std'])} "
             f"| {_fmt(r['n_exp'], r['n_exp_std'])} | {_fmt(r['rel_unc'])} "
-            f"| {_fmt(r['z'], r['z_std'])} | {_fmt(r.get('z_gauss'), r.get('z_gauss_std'))} "
-            f"| {_fmt(r['p_value'])} | {_fmt(r['upper_limit'])} | {_fmt(r.get('chi2_ndof'))} |"
+            f"| {_fmt(r['z'], r['z_std'])} | {_fmt(r['p_value'])} | {_fmt(r['upper_limit'])} "
+            f"| {_fmt(exp[1])}, {_fmt(exp[2])}, {_fmt(exp[3])} |"
         )
-    return "\n".join(rows)
+    return "\n".join(rows + _reasons(recs))
 
 
 def comparison_table(scan) -> str:
@@ -42,12 +71,13 @@ def comparison_table(scan) -> str:
     head = "| window | ε_B | N_obs | " + " | ".join(
         f"N_exp {m} | Z {m}" for m in methods) + " |"
     rows = [head, "|" + "---|" * (3 + 2 * len(methods))]
+    all_recs = []
     for eps in scan.eps_b:
         for w in scan.windows:
-            recs = {p.method: p.to_record() for p in scan.select(eps_b=eps)
-                    if p.window.name == w.name}
+            recs = {p.method: p.record() for p in scan.select(eps_b=eps, window=w.name)}
             if not recs:
                 continue
+            all_recs += list(recs.values())
             n_obs = next(iter(recs.values()))["n_obs"]
             cells = []
             for m in methods:
@@ -55,10 +85,10 @@ def comparison_table(scan) -> str:
                 if r is None or r["n_exp"] is None:
                     cells += ["–", "–"]
                     continue
-                cells += [f"{_fmt(r['n_exp'])} ± {_fmt(r['n_exp'] * r['rel_unc'], digits=2)}",
-                          _fmt(r["z"], r["z_std"])]
+                cells += [f"{_fmt(r['n_exp'])} ± {_fmt(r['n_exp_unc'], digits=2)}{_mark(r)}",
+                          _fmt(r["z"], r["z_std"]) + _mark(r)]
             rows.append(f"| {w.name} | {eps:g} | {_fmt(n_obs)} | " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+    return "\n".join(rows + _reasons(all_recs))
 
 
 def _delta_sys_table(d: DeltaSys) -> str:
@@ -69,34 +99,52 @@ def _delta_sys_table(d: DeltaSys) -> str:
     return "\n".join(rows)
 
 
-def write_report(out: str | Path, scan, delta_sys: DeltaSys | None = None, *,
+def _headline(scan) -> list[str]:
+    try:
+        best = scan.max_local()
+    except InputError:
+        try:
+            best = scan.max_local(valid_only=False)
+        except InputError:
+            return ["**No point has a finite significance.**", ""]
+        r = best.record()
+        return [f"**No valid point.** The largest local significance among points that are not "
+                f"valid is Z = {_fmt(r['z'])} in {best.window.name} at ε_B = {best.eps_b:g} "
+                f"({best.method}); it is not a result: {r['reason']}", ""]
+    r = best.record()
+    return [
+        f"**Largest local significance:** Z = {r['z']:.2f} (p = {r['p_value']:.2g}) in "
+        f"{best.window.name} [{best.window.low:.2f}, {best.window.high:.2f}) TeV at "
+        f"ε_B = {best.eps_b:g} ({best.method}). This is a local significance: the scan looks "
+        "in several overlapping windows and working points.", ""]
+
+
+def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None = None, *,
                  title: str = "bumpstat scan", extra: str = "") -> dict[str, str]:
     """Write ``report.md`` and the scan plots into ``out``; return ``{name: path}``.
 
-    ``extra`` is Markdown inserted before the per-method tables.
+    ``extra`` is Markdown inserted before the per-method tables. The report is written last.
     """
     import matplotlib.pyplot as plt
 
     from bumpstat.plotting.scan import plot_comparison, plot_delta_sys, plot_significance
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    od = out if isinstance(out, OutputDir) else OutputDir(out)
     files: dict[str, str] = {}
     for meth in scan.methods:
-        fig = plot_significance(scan, method=meth, path=out / f"significance_{meth}.png")
-        plt.close(fig)
-        files[f"plot_significance_{meth}"] = str(out / f"significance_{meth}.png")
+        path = od.file(f"significance_{meth}.png")
+        plt.close(plot_significance(scan, method=meth, path=path))
+        files[f"plot_significance_{meth}"] = str(path)
     if len(scan.methods) > 1:
         for eps in scan.eps_b:
-            name = f"comparison_eps{eps:g}.png"
-            plt.close(plot_comparison(scan, eps_b=eps, path=out / name))
-            files[f"plot_comparison_{eps:g}"] = str(out / name)
+            path = od.file(f"comparison_eps{eps:g}.png")
+            plt.close(plot_comparison(scan, eps_b=eps, path=path))
+            files[f"plot_comparison_{eps:g}"] = str(path)
     if delta_sys is not None:
-        fig = plot_delta_sys(delta_sys, path=out / "delta_sys.png")
-        plt.close(fig)
-        files["plot_delta_sys"] = str(out / "delta_sys.png")
+        path = od.file("delta_sys.png")
+        plt.close(plot_delta_sys(delta_sys, path=path))
+        files["plot_delta_sys"] = str(path)
 
-    best = scan.max_local()
     lines = [
         f"# {title}",
         "",
@@ -104,12 +152,7 @@ def write_report(out: str | Path, scan, delta_sys: DeltaSys | None = None, *,
         f"{len(scan.windows)} windows; methods: {', '.join(scan.methods)}; "
         f"{scan.config.get('n_runs', 1)} classifier run(s).",
         "",
-        f"**Largest local significance:** Z = {np.nanmean(best.z):.2f} "
-        f"(p = {np.nanmean(best.p_value):.2g}) "
-        f"in {best.window.name} [{best.window.low:.2f}, {best.window.high:.2f}) TeV at "
-        f"ε_B = {best.eps_b:g} ({best.method}). This is a local significance: the scan looks "
-        "in several overlapping windows and working points.",
-        "",
+        *_headline(scan),
     ]
     if delta_sys is not None:
         lines += [f"## Systematic shift δ_sys ({delta_sys.kind})", "",
@@ -125,10 +168,11 @@ def write_report(out: str | Path, scan, delta_sys: DeltaSys | None = None, *,
     for meth in scan.methods:
         lines += [f"## Scan: {meth}", "", f"![significance](significance_{meth}.png)", "",
                   scan_table(scan, method=meth), ""]
-    lines += ["Numbers are means over classifier runs, ± the spread (std) over runs. "
-              "Z is eq. 6 of paper 003 (signed), Z_G eq. 7; the p-value and the 95% CL CLs upper "
-              "limit on the number of signal events come from the one-bin Poisson-constrained "
-              "model (pyhf `shapesys`), evaluated in closed form. `scan.json` holds every number."]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    files["report"] = str(out / "report.md")
+    lines += ["Numbers are means over the valid classifier runs, ± the spread (std) over runs; "
+              "the p-value is Φ(−Z) of the mean Z. Z is eq. 6 of Das et al. (arXiv:2411.00085), "
+              "signed; the p-value and the 95% CL CLs upper limit on the number of signal events "
+              "come from the one-bin Poisson-constrained model (pyhf `shapesys`), evaluated in "
+              "closed form. `scan.json` holds every number."]
+    path = od.write_text("report.md", "\n".join(lines) + "\n")
+    files["report"] = str(path)
     return files

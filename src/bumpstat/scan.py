@@ -1,253 +1,229 @@
-"""Significance scans over windows × working points × classifier runs.
+"""Significance scans over windows × working points × background estimators × classifier runs.
 
-Each window is an independent task, run through an executor: in-process (``"serial"``, the
-default), a local process pool (``"process"``), or any object with a ``submit`` method returning
-futures with ``result()`` — a :class:`concurrent.futures.Executor` or a ``dask.distributed.Client``.
+Each (window, estimator) pair is an independent task, run where ``executor`` says
+(:func:`bumpstat.parallel.run_tasks`: in this process, a spawn-started process pool, a Dask
+cluster); the records are identical whatever runs them.
+
+>>> import numpy as np
+>>> from bumpstat.scores import EventSet, ScoreFile, WindowScores
+>>> from bumpstat.windows import Window
+>>> rng = np.random.default_rng(0)
+>>> ws = WindowScores(Window(3.3, 3.7, "SR5"),
+...                   EventSet(rng.normal(size=(1, 20_000)), m=rng.uniform(3.3, 3.7, 20_000)),
+...                   EventSet(rng.normal(size=(1, 80_000))))
+>>> scan = run_scan(ScoreFile((ws,)), estimators=[DirectEstimator(delta_sys=0.0)],
+...                 eps_b=[1e-2], progress=False)
+>>> best = scan.max_local()
+>>> best.window.name, abs(best.record()["z"]) < 4, best.record()["valid"]
+('SR5', True, True)
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from bumpstat.direct.delta_sys import DeltaSys
-from bumpstat.direct.estimate import direct_estimate
 from bumpstat.direct.thresholds import check_eps_b
+from bumpstat.estimators import BackgroundEstimator, DirectEstimator, get_estimator
 from bumpstat.exceptions import InputError
+from bumpstat.outputs import OutputDir, check_name
+from bumpstat.parallel import run_tasks
+from bumpstat.results import Result
+from bumpstat.scanpoint import ScanPoint
 from bumpstat.scores.schema import ScoreFile, WindowScores
 from bumpstat.windows import Window
 
-__all__ = ["DEFAULT_EPS_B", "METHODS", "ScanResult", "run_scan", "resolve_delta_sys"]
+__all__ = ["DEFAULT_EPS_B", "ScanResult", "run_scan", "DirectEstimator"]
 
 #: Paper 003's working points.
 DEFAULT_EPS_B: tuple[float, ...] = (1e-2, 1e-3, 1e-4)
 
-#: Background-estimation methods a scan can run, mapped to their per-window function
-#: ``f(ws, eps_b, *, delta_sys, sigma_sys, cl, options) -> list of points``.
-METHODS: dict[str, Callable[..., list]] = {}
 
+@dataclass(frozen=True, repr=False)
+class ScanResult(Result):
+    """All points of a scan: one :class:`~bumpstat.scanpoint.ScanPoint` per window × working
+    point × estimator, each over the classifier runs.
 
-def _direct(ws: WindowScores, eps_b: np.ndarray, *, delta_sys: np.ndarray,
-            sigma_sys: np.ndarray | None, cl: float, options: dict) -> list:
-    if options:
-        raise InputError(f"the direct method takes no options, got {sorted(options)}")
-    return direct_estimate(ws, eps_b, delta_sys=delta_sys, sigma_sys=sigma_sys, cl=cl)
-
-
-METHODS["direct"] = _direct
-
-
-def resolve_delta_sys(
-    delta_sys: float | Sequence[float] | DeltaSys,
-    eps_b: np.ndarray,
-    windows: Sequence[Window],
-    *,
-    per_window: bool = False,
-) -> np.ndarray:
-    """``delta_sys`` as an array ``(n_windows, n_eps)``.
-
-    A number or one number per ``eps_b`` applies to every window; a :class:`DeltaSys` gives its
-    window average (eq. 5), or with ``per_window=True`` its per-window values (matched by name).
+    Attributes
+    ----------
+    points : tuple of ScanPoint
+    eps_b : tuple of float
+    windows : tuple of Window
+    methods : tuple of str
+        Estimator names, in the order given.
+    config : dict
+        Source file, score method, estimators with their options, cl, runs.
+    global_significance : Result or None
+        The global significance of the scan's largest local significance, when computed.
     """
-    n_w, n_e = len(windows), eps_b.size
-    if isinstance(delta_sys, DeltaSys):
-        if not per_window:
-            return np.broadcast_to(delta_sys.at(eps_b), (n_w, n_e)).copy()
-        cols = [int(np.flatnonzero(np.isclose(delta_sys.eps_b, e))[0])
-                if np.isclose(delta_sys.eps_b, e).any() else -1 for e in eps_b]
-        if min(cols) < 0:
-            raise InputError(f"delta_sys lacks some of eps_b = {eps_b.tolist()}")
-        by_name = {w.name: i for i, w in enumerate(delta_sys.windows)}
-        missing = [w.name for w in windows if w.name not in by_name]
-        if missing:
-            raise InputError(f"per-window delta_sys has no value for window(s) {missing}")
-        return np.array([[delta_sys.per_window[by_name[w.name], c] for c in cols]
-                         for w in windows])
-    v = np.asarray(delta_sys, dtype=np.float64)
-    if v.ndim == 0:
-        return np.full((n_w, n_e), float(v))
-    if v.shape == (n_e,):
-        return np.broadcast_to(v, (n_w, n_e)).copy()
-    raise InputError(
-        f"delta_sys must be a number, one number per eps_b ({n_e}) or a DeltaSys, got {v.shape}"
-    )
 
-
-def _run_window(method: str, ws: WindowScores, eps_b: np.ndarray, delta_sys: np.ndarray,
-                sigma_sys: np.ndarray | None, cl: float, options: dict) -> list:
-    return METHODS[method](ws, eps_b, delta_sys=delta_sys, sigma_sys=sigma_sys, cl=cl,
-                           options=options)
-
-
-@dataclass(frozen=True)
-class ScanResult:
-    """All points of a scan (one per window × working point × method), each over runs."""
-
-    points: tuple[Any, ...]
+    points: tuple[ScanPoint, ...]
     eps_b: tuple[float, ...]
     windows: tuple[Window, ...]
     methods: tuple[str, ...]
     config: dict = field(default_factory=dict)
+    global_significance: Any = None
+
+    def __repr__(self) -> str:
+        n_valid = sum(p.all_valid for p in self.points)
+        text = (f"ScanResult({len(self.windows)} windows × {len(self.eps_b)} working points × "
+                f"methods {list(self.methods)}: {len(self.points)} points, {n_valid} valid")
+        try:
+            best = self.max_local(valid_only=False)
+            r = best.record()
+            text += (f"; largest local Z = {r['z']:.2f} in {best.window.name} at eps_b = "
+                     f"{best.eps_b:g} ({best.method})")
+        except InputError:
+            pass
+        if self.global_significance is not None:
+            text += f"; global Z = {self.global_significance.z_global:.2f}"
+        return text + ")"
 
     def records(self) -> list[dict]:
-        """One JSON-ready record per point (see :meth:`DirectPoint.to_record`)."""
-        return [p.to_record() for p in self.points]
+        """One flat row per point (see :meth:`ScanPoint.records`), in scan order."""
+        return [row for p in self.points for row in p.records()]
 
     def to_dict(self) -> dict:
-        """``{"schema": "bumpstat-scan", "version": 1, "config": …, "results": […]}``."""
-        return {"schema": "bumpstat-scan", "version": 1, "config": self.config,
-                "results": self.records()}
+        """``{"schema": "bumpstat-scan", "version": 2, "config", "results", ["global"]}``;
+        ``results`` holds each point's full record (:meth:`ScanPoint.record`)."""
+        out: dict[str, Any] = {"schema": "bumpstat-scan", "version": 2, "config": self.config,
+                               "results": [p.record() for p in self.points]}
+        if self.global_significance is not None:
+            out["global"] = self.global_significance.to_dict()
+        return out
 
-    def write_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` to ``path``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
-        return path
-
-    def select(self, *, method: str | None = None, eps_b: float | None = None) -> list:
-        """Points of one method and/or working point, in window order."""
+    def select(self, *, method: str | None = None, eps_b: float | None = None,
+               window: str | None = None) -> list[ScanPoint]:
+        """Points of one method, working point and/or window, in scan order."""
         return [p for p in self.points
                 if (method is None or p.method == method)
-                and (eps_b is None or np.isclose(p.eps_b, eps_b))]
+                and (eps_b is None or np.isclose(p.eps_b, eps_b))
+                and (window is None or p.window.name == window)]
 
-    def export_workspaces(self, directory: str | Path, *, constraint: str = "poisson",
-                          method: str = "direct") -> list[Path]:
+    def max_local(self, *, method: str | None = None, valid_only: bool = True) -> ScanPoint:
+        """The point with the largest run-averaged local significance.
+
+        With ``valid_only`` (default) points marked ``valid: false`` are not candidates.
+        """
+        pts = [p for p in self.select(method=method)
+               if np.isfinite(p.mean("z")) and (p.all_valid or not valid_only)]
+        if not pts:
+            what = "valid point" if valid_only else "point"
+            raise InputError(f"no {what} of method {method or 'any'} has a finite significance")
+        return max(pts, key=lambda p: p.mean("z"))
+
+    def export_workspaces(self, out: OutputDir | str | Path, *, constraint: str = "poisson",
+                          method: str = "direct", subdir: str = "workspaces") -> list[Path]:
         """Write one pyhf workspace JSON per window × working point × run of ``method``.
 
-        Files are named ``<window>_eps<eps_b>_run<r>.json``; each reproduces the point's
+        Files are named ``<window>_eps<eps_b>_run<r>.json`` (in ``subdir`` of an
+        :class:`OutputDir`, or directly in a directory path); each reproduces the point's
         counting experiment with pyhf alone (``constraint`` "poisson": shapesys, as the scan's
         own p-values and limits; "gaussian": normsys).
         """
         from bumpstat.stats.pyhf_models import build_workspace, export_workspace
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         written = []
         for p in self.select(method=method):
             for r in range(p.n_runs):
-                ws = build_workspace(float(p.n_obs[r]), float(p.n_exp[r]), float(p.rel_unc[r]),
-                                     constraint=constraint)
-                written.append(export_workspace(
-                    directory / f"{p.window.name}_eps{p.eps_b:g}_run{r}.json", ws))
+                name = f"{p.window.name}_eps{p.eps_b:g}_run{r}.json"
+                path = (out.file(subdir, name) if isinstance(out, OutputDir)
+                        else Path(out) / check_name(name, "workspace file name"))
+                ws = build_workspace(float(p.n_obs[r]), float(p.n_exp[r]),
+                                     float(p.rel_unc[r]), constraint=constraint)
+                written.append(export_workspace(path, ws))
         return written
 
-    def max_local(self, *, method: str | None = None) -> Any:
-        """The point with the largest run-averaged local significance."""
-        pts = [p for p in self.select(method=method) if np.isfinite(p.z).any()]
-        if not pts:
-            raise InputError(f"no point of method {method!r} has a finite significance")
-        return max(pts, key=lambda p: float(np.nanmean(p.z)))
+
+def _estimate_window(estimator: BackgroundEstimator, ws: WindowScores, eps_b: np.ndarray,
+                     cl: float) -> list[ScanPoint]:
+    return estimator.estimate(ws, eps_b, cl=cl)
 
 
-def _executor(executor: Any, max_workers: int | None):
-    if executor is None or executor == "serial":
-        return None, False
-    if executor == "process":
-        return ProcessPoolExecutor(max_workers=max_workers), True
-    if hasattr(executor, "submit"):
-        return executor, False
-    raise InputError(
-        f"executor must be 'serial', 'process', a concurrent.futures.Executor or a "
-        f"dask.distributed.Client, got {executor!r}"
-    )
+def _estimators(spec: Any) -> list[BackgroundEstimator]:
+    items = [spec] if isinstance(spec, str | BackgroundEstimator) else list(spec)
+    if not items:
+        raise InputError("no background estimator given")
+    ests = [get_estimator(e) for e in items]
+    names = [e.name for e in ests]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError(f"estimators must have distinct names; {dup} given more than once")
+    return ests
 
 
 def run_scan(
     scores: ScoreFile,
     *,
+    estimators: str | BackgroundEstimator | Sequence[str | BackgroundEstimator] = ("direct",),
     eps_b: float | Sequence[float] = DEFAULT_EPS_B,
-    delta_sys: float | Sequence[float] | DeltaSys = 0.0,
-    sigma_sys: float | Sequence[float] | None = None,
-    delta_sys_per_window: bool = False,
-    method: str | Sequence[str] = "direct",
-    method_options: dict[str, dict] | None = None,
     windows: Sequence[str] | None = None,
     cl: float = 0.95,
     executor: Any = None,
     max_workers: int | None = None,
     progress: bool = True,
 ) -> ScanResult:
-    """Scan every window and working point of ``scores``.
+    """Scan every window and working point of ``scores`` with each background estimator.
 
     Parameters
     ----------
     scores : ScoreFile
         Data and template scores per window.
+    estimators : name, estimator or sequence of them
+        Registry names (``"direct"``, ``"fit"``, with default options) or configured objects,
+        e.g. ``[DirectEstimator(delta_sys=dsys), SidebandFitEstimator(function="dijet5")]``.
     eps_b : float or sequence
-        Working points.
-    delta_sys, sigma_sys
-        Systematic shift and its uncertainty for the direct method (see
-        :func:`~bumpstat.direct.direct_estimate`); a :class:`DeltaSys` is used at ``eps_b``.
-    delta_sys_per_window : bool
-        Use the per-window ``delta_sys,n`` instead of the window average (eq. 5).
-    method : str or sequence
-        ``"direct"``, ``"fit"``, ``"both"`` or a list of registered methods.
-    method_options : dict
-        Options per method, e.g. ``{"fit": {"function": "dijet4"}}``.
+        Working points (template background efficiencies).
     windows : sequence of str, optional
         Names of the windows to scan (default: all).
     cl : float
-        Confidence level of upper limits.
-    executor : None, "serial", "process", Executor or dask Client
-        Where the per-window tasks run.
+        Confidence level of the upper limits.
+    executor : None, "serial", "process", scheduler address, Executor or dask Client
+        Where the per-window tasks run (:func:`bumpstat.parallel.run_tasks`).
     max_workers : int, optional
         Process-pool size for ``executor="process"``.
     progress : bool
         Show a progress bar.
+
+    Raises
+    ------
+    InputError
+        Unknown estimators or windows, or a score file that cannot serve an estimator (checked
+        before any work starts).
     """
     eps = check_eps_b(eps_b)
-    methods = ("direct", "fit") if method == "both" else (
-        (method,) if isinstance(method, str) else tuple(method))
-    if "fit" in methods and "fit" not in METHODS:
-        import bumpstat.fit.scan  # noqa: F401  (registers the fit method)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise InputError(f"unknown method(s) {unknown}; choose from {sorted(METHODS)} or 'both'")
-    options = method_options or {}
-    selected = scores.windows if windows is None else tuple(scores[name] for name in windows)
-    win_objs = [ws.window for ws in selected]
-    dsys = resolve_delta_sys(delta_sys, eps, win_objs, per_window=delta_sys_per_window)
-    ssys = None if sigma_sys is None else np.asarray(sigma_sys, dtype=np.float64)
-
-    tasks = [(m, ws, eps, dsys[i], ssys, cl, options.get(m, {}))
-             for i, ws in enumerate(selected) for m in methods]
-    pool, owned = _executor(executor, max_workers)
-    bar = tqdm(total=len(tasks), desc="scan", unit="task", disable=not progress)
-    results: list[list] = []
-    try:
-        if pool is None:
-            for t in tasks:
-                results.append(_run_window(*t))
-                bar.update()
-        else:
-            futures = [pool.submit(_run_window, *t) for t in tasks]
-            for f in futures:
-                results.append(f.result())
-                bar.update()
-    finally:
-        bar.close()
-        if owned:
-            pool.shutdown()
+    cl = float(cl)
+    if not 0.0 < cl < 1.0:
+        raise InputError(f"cl (confidence level) must be in (0, 1), got {cl}")
+    ests = _estimators(estimators)
+    if windows is None:
+        selected = scores
+    else:
+        missing = [w for w in windows if w not in scores.window_names]
+        if missing:
+            raise InputError(f"no window(s) {missing} in the score file; it has "
+                             f"{list(scores.window_names)}")
+        selected = ScoreFile(tuple(scores[name] for name in windows), method=scores.method,
+                             metadata=scores.metadata, source=scores.source)
+    for est in ests:
+        est.check(selected, eps)
+    tasks = [(est, ws, eps, cl) for ws in selected.windows for est in ests]
+    results = run_tasks(_estimate_window, tasks, executor=executor, max_workers=max_workers,
+                        progress=progress, desc="scan")
     points = tuple(p for r in results for p in r)
     config = {
         "source": scores.source,
         "score_method": scores.method,
         "eps_b": eps.tolist(),
-        "methods": list(methods),
-        "delta_sys": dsys.tolist(),
-        "delta_sys_kind": delta_sys.kind if isinstance(delta_sys, DeltaSys) else "given",
-        "sigma_sys": None if ssys is None else ssys.tolist(),
+        "estimators": [e.to_dict() for e in ests],
         "cl": cl,
         "n_runs": scores.n_runs,
-        "method_options": options,
+        "windows": [ws.window.name for ws in selected.windows],
     }
-    return ScanResult(points=points, eps_b=tuple(eps.tolist()), windows=tuple(win_objs),
-                      methods=methods, config=config)
+    return ScanResult(points=points, eps_b=tuple(eps.tolist()),
+                      windows=tuple(ws.window for ws in selected.windows),
+                      methods=tuple(e.name for e in ests), config=config)

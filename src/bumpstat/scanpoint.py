@@ -24,12 +24,11 @@ import numpy as np
 
 from bumpstat.results import Result, p_value_of_z
 from bumpstat.serialize import jsonable
+from bumpstat.stats.cutcount import LIMIT_CLS
 from bumpstat.windows import Window
 
 __all__ = ["ScanPoint", "LIMIT_CLS", "BAND_LABELS"]
 
-#: How the counting tests' upper limits are obtained.
-LIMIT_CLS = "CLs, asymptotic q~mu (one-bin Poisson-constrained model)"
 #: Order of the expected-limit band (last axis of ``expected_limits``).
 BAND_LABELS: tuple[str, ...] = ("-2sigma", "-1sigma", "median", "+1sigma", "+2sigma")
 

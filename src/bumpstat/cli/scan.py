@@ -6,9 +6,22 @@ from pathlib import Path
 
 import click
 
-from bumpstat.cli._common import bumpstat_errors, emit_json
+from bumpstat.cli._common import (
+    MultiValueOption,
+    command_errors,
+    emit_json,
+    info,
+    json_option,
+    out_dir_option,
+    output_option,
+    quiet_option,
+    write_output_json,
+)
+from bumpstat.exceptions import InputError
 
-_EPS_HELP = "Working point eps_b (repeatable). Default: 1e-2, 1e-3, 1e-4."
+__all__ = ["scan", "delta_sys"]
+
+_EPS_HELP = "Working points eps_b (one or more values). Default: 1e-2 1e-3 1e-4."
 
 
 def _eps(values: tuple[float, ...]) -> tuple[float, ...]:
@@ -17,81 +30,146 @@ def _eps(values: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(values) or DEFAULT_EPS_B
 
 
+def _numbers(text: str | None, option: str):
+    """None, one float, or a tuple of floats from 'x' or 'x,y,z'."""
+    if text is None:
+        return None
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        return False
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _delta_sys(text: str | None):
+    """A number, comma-separated numbers or a delta-sys JSON file (DeltaSys)."""
+    from bumpstat.direct.delta_sys import DeltaSys
+
+    if text is None:
+        return None
+    nums = _numbers(text, "--delta-sys")
+    if nums is not False:
+        return nums
+    if Path(text).is_file():
+        return DeltaSys.read_json(text)
+    raise InputError(f"--delta-sys {text!r} is neither a number, comma-separated numbers (one "
+                     "per eps_b) nor an existing JSON file written by 'bumpstat delta-sys'")
+
+
+def _executor(workers: int | None, scheduler: str | None):
+    if workers is not None and scheduler is not None:
+        raise InputError("give --workers or --scheduler, not both")
+    if scheduler is not None:
+        return scheduler
+    return "process" if workers else None
+
+
 @click.command()
-@click.argument("scores", type=click.Path(dir_okay=False))
-@click.option("--eps-b", "eps_b", type=float, multiple=True, help=_EPS_HELP)
-@click.option("--delta-sys", default="0",
-              help="delta_sys: a number, comma-separated numbers (one per eps_b), or a JSON file "
-                   "written by 'bumpstat delta-sys'.")
+@click.argument("scores", type=click.Path(dir_okay=False, path_type=Path))
+@out_dir_option(help="Output directory: scan.json, report.md, plots [, workspaces/].")
+@click.option("--eps-b", "eps_b", type=float, cls=MultiValueOption, help=_EPS_HELP)
+@click.option("--delta-sys", default=None,
+              help="delta_sys of the direct method: a number, comma-separated numbers (one per "
+                   "eps_b), or a JSON file written by 'bumpstat delta-sys'. Without it the "
+                   "direct points assume a perfect template and are marked not valid.")
 @click.option("--sigma-sys", default=None,
-              help="sigma_sys: number or comma-separated numbers; default |delta_sys|.")
+              help="sigma_sys: a number or comma-separated numbers; default |delta_sys|.")
 @click.option("--per-window", is_flag=True, help="Use per-window delta_sys from the JSON file.")
-@click.option("--method", type=click.Choice(["direct", "fit", "both"]), default="direct",
-              show_default=True, help="Background estimation method.")
+@click.option("--methods", "methods", cls=MultiValueOption,
+              type=click.Choice(["direct", "fit"]),
+              help="Background estimators (one or more). Default: direct.")
 @click.option("--function", default="dijet4", show_default=True,
-              help="Fit function for --method fit/both.")
-@click.option("--workers", type=int, default=0, show_default=True,
-              help="Run windows in a local process pool of this size (0: serial).")
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
+              type=click.Choice(["dijet3", "dijet4", "dijet5", "linear"]),
+              help="Fit function of the fit method.")
+@click.option("--fit-range", nargs=2, type=float, default=None, metavar="LOW HIGH",
+              help="Fit range in TeV of the fit method (default 2.8 5.2).")
+@click.option("--bins", type=click.IntRange(min=3), default=30, show_default=True,
+              help="About this many log-uniform bins for the fit method.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Run windows in a local process pool of this size.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run windows on a Dask cluster (e.g. tcp://host:8786).")
 @click.option("--workspaces", type=click.Choice(["none", "poisson", "gaussian"]), default="none",
               show_default=True,
               help="Also export pyhf workspaces (OUT/workspaces/*.json) of the direct method.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@bumpstat_errors
-def scan(scores, eps_b, delta_sys, sigma_sys, per_window, method, function, workers, out,
-         workspaces, quiet) -> None:
-    """Scan every window and working point of a SCORES file; write OUT/scan.json, plots, report."""
+@json_option
+@quiet_option
+@command_errors
+def scan(scores, out, eps_b, delta_sys, sigma_sys, per_window, methods, function, fit_range,
+         bins, workers, scheduler, workspaces, as_json, quiet) -> None:
+    """Scan every window and working point of a SCORES file; write OUT/scan.json, plots and
+    OUT/report.md."""
     from bumpstat.direct.delta_sys import DeltaSys
+    from bumpstat.estimators import DirectEstimator, SidebandFitEstimator
+    from bumpstat.outputs import OutputDir
     from bumpstat.report import write_report
     from bumpstat.scan import run_scan
     from bumpstat.scores.io import read_scores
 
+    dsys = _delta_sys(delta_sys)
+    ssys = _numbers(sigma_sys, "--sigma-sys")
+    if ssys is False:
+        raise InputError(f"--sigma-sys {sigma_sys!r} must be a number or comma-separated numbers")
+    names = tuple(dict.fromkeys(methods)) or ("direct",)
+    ests = []
+    if "direct" in names:
+        ests.append(DirectEstimator(delta_sys=dsys, sigma_sys=ssys, per_window=per_window))
+    if "fit" in names:
+        ests.append(SidebandFitEstimator(function=function, bins=bins,
+                                         **({"fit_range": tuple(fit_range)} if fit_range else {})))
     sf = read_scores(scores)
-    eps = _eps(eps_b)
-    dsys = (DeltaSys.read_json(delta_sys) if Path(delta_sys).suffix == ".json"
-            else [float(v) for v in delta_sys.split(",")])
-    dsys = dsys[0] if isinstance(dsys, list) and len(dsys) == 1 else dsys
-    ssys = None if sigma_sys is None else [float(v) for v in sigma_sys.split(",")]
-    ssys = ssys[0] if ssys is not None and len(ssys) == 1 else ssys
-    options = {"fit": {"function": function}} if method in ("fit", "both") else {}
-    result = run_scan(sf, eps_b=eps, delta_sys=dsys, sigma_sys=ssys,
-                      delta_sys_per_window=per_window, method=method, method_options=options,
-                      executor="process" if workers > 0 else None, max_workers=workers or None,
+    od = OutputDir(out, inputs=[scores, delta_sys if isinstance(dsys, DeltaSys) else None])
+    result = run_scan(sf, estimators=ests, eps_b=_eps(eps_b),
+                      executor=_executor(workers, scheduler), max_workers=workers,
                       progress=not quiet)
-    outdir = Path(out)
-    result.write_json(outdir / "scan.json")
-    write_report(outdir, result, dsys if isinstance(dsys, DeltaSys) else None,
-                 title=f"bumpstat scan of {scores}")
+    if dsys is None and "direct" in names:
+        info("WARNING: no --delta-sys given: the direct method assumes a perfect template "
+             "(delta_sys = sigma_sys = 0); its points are marked not valid", quiet=False)
+    od.write_json("scan.json", result)
     if workspaces != "none" and "direct" in result.methods:
-        n_ws = len(result.export_workspaces(outdir / "workspaces", constraint=workspaces))
-        click.echo(f"wrote {n_ws} pyhf workspaces to {outdir / 'workspaces'}")
-    best = result.max_local()
-    click.echo(f"wrote {outdir / 'scan.json'} and {outdir / 'report.md'}; largest local Z = "
-               f"{sum(best.z) / len(best.z):.2f} in {best.window.name} at eps_b = {best.eps_b:g} "
-               f"({best.method})")
+        n_ws = len(result.export_workspaces(od, constraint=workspaces))
+        info(f"wrote {n_ws} pyhf workspaces to {out / 'workspaces'}", quiet=quiet)
+    write_report(od, result, dsys if isinstance(dsys, DeltaSys) else None,
+                 title=f"bumpstat scan of {scores.name}")
+    od.finish()
+    if as_json:
+        emit_json(result)
+    info(f"wrote {out / 'scan.json'} and {out / 'report.md'}; {result!r}", quiet=quiet)
 
 
 @click.command("delta-sys")
-@click.argument("mc_scores", type=click.Path(dir_okay=False))
-@click.option("--eps-b", "eps_b", type=float, multiple=True, help=_EPS_HELP)
+@click.argument("mc_scores", type=click.Path(dir_okay=False, path_type=Path))
+@output_option(required=True, help="Output JSON file of the delta_sys estimate.")
+@click.option("--eps-b", "eps_b", type=float, cls=MultiValueOption, help=_EPS_HELP)
 @click.option("--kind", default="mc", show_default=True, help="Label: mc (simulation) or sb.")
-@click.option("--combine", type=click.Path(dir_okay=False), default=None,
+@click.option("--combine", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Another delta-sys JSON to add in quadrature (e.g. SB with MC).")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output JSON file.")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Write a plot here.")
-@bumpstat_errors
-def delta_sys(mc_scores, eps_b, kind, combine, out, plot) -> None:
-    """Estimate delta_sys (paper 003 eqs. 4-5) from a signal-free MC_SCORES file."""
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a plot of delta_sys against eps_b to this file.")
+@json_option
+@quiet_option
+@command_errors
+def delta_sys(mc_scores, output, eps_b, kind, combine, plot, as_json, quiet) -> None:
+    """Estimate delta_sys (Das et al., arXiv:2411.00085, eqs. 4-5) from a signal-free
+    MC_SCORES file."""
     from bumpstat.direct.delta_sys import DeltaSys, combine_quadrature, estimate_delta_sys
+    from bumpstat.outputs import check_not_input
     from bumpstat.scores.io import read_scores
 
+    inputs = [mc_scores, combine]
+    if plot is not None:
+        check_not_input(plot, inputs + [output], option="--plot")
     d = estimate_delta_sys(read_scores(mc_scores), _eps(eps_b), kind=kind)
     if combine:
         d = combine_quadrature(d, DeltaSys.read_json(combine))
-    d.write_json(out)
-    if plot:
+    write_output_json(output, d, inputs=inputs)
+    if plot is not None:
+        import matplotlib.pyplot as plt
+
         from bumpstat.plotting.scan import plot_delta_sys
 
-        plot_delta_sys(d, path=plot)
-    emit_json({"kind": d.kind, "eps_b": d.eps_b.tolist(), "delta_sys": d.value.tolist(),
-               "sigma_stat": d.sigma_stat.tolist(), "out": str(out)})
+        plt.close(plot_delta_sys(d, path=plot))
+    if as_json:
+        emit_json(d)
+    info(f"wrote {output}: delta_sys = {[round(v, 4) for v in d.value.tolist()]} at eps_b = "
+         f"{d.eps_b.tolist()} ({d.kind})", quiet=quiet)

@@ -1,12 +1,11 @@
 """Direct background estimation from a background template (paper 003)."""
 
 from bumpstat.direct.delta_sys import DeltaSys, combine_quadrature, estimate_delta_sys
-from bumpstat.direct.estimate import DirectPoint, WindowCounts, direct_estimate, window_counts
+from bumpstat.direct.estimate import WindowCounts, direct_estimate, window_counts
 from bumpstat.direct.thresholds import Thresholds, template_thresholds
 
 __all__ = [
     "DeltaSys",
-    "DirectPoint",
     "Thresholds",
     "WindowCounts",
     "combine_quadrature",

@@ -8,7 +8,6 @@ windows (eq. 5). The statistical scale ``sigma_stat`` (eq. 9) is reported beside
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +17,16 @@ import numpy as np
 from bumpstat.direct.estimate import window_counts
 from bumpstat.direct.thresholds import check_eps_b
 from bumpstat.exceptions import InputError
+from bumpstat.results import Result
 from bumpstat.scores.schema import ScoreFile
+from bumpstat.serialize import jsonable, loads
 from bumpstat.windows import Window
 
 __all__ = ["DeltaSys", "estimate_delta_sys", "combine_quadrature"]
 
 
-@dataclass(frozen=True)
-class DeltaSys:
+@dataclass(frozen=True, repr=False)
+class DeltaSys(Result):
     """``delta_sys`` per working point, window and run.
 
     Attributes
@@ -68,7 +69,7 @@ class DeltaSys:
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary (see :meth:`from_dict`)."""
-        return {
+        return jsonable({
             "kind": self.kind,
             "eps_b": self.eps_b.tolist(),
             "delta_sys": self.value.tolist(),
@@ -76,14 +77,14 @@ class DeltaSys:
             "windows": [w.to_dict() for w in self.windows],
             "per_window": self.per_window.tolist(),
             "per_window_std": self.per_window_std.tolist(),
-        }
+        })
 
     @classmethod
     def from_dict(cls, d: dict) -> DeltaSys:
         """Inverse of :meth:`to_dict`."""
         try:
-            return cls(
-                eps_b=np.asarray(d["eps_b"], dtype=float),
+            out = cls(
+                eps_b=check_eps_b(d["eps_b"]),
                 value=np.asarray(d["delta_sys"], dtype=float),
                 per_window=np.asarray(d["per_window"], dtype=float),
                 per_window_std=np.asarray(d["per_window_std"], dtype=float),
@@ -93,22 +94,32 @@ class DeltaSys:
             )
         except KeyError as err:
             raise InputError(f"delta_sys JSON lacks the field {err.args[0]!r}") from err
-
-    def write_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
-        return path
+        n_e, n_w = out.eps_b.size, len(out.windows)
+        for name, arr, shape in (("delta_sys", out.value, (n_e,)),
+                                 ("per_window", out.per_window, (n_w, n_e))):
+            if arr.shape != shape:
+                raise InputError(f"delta_sys JSON field {name!r} has shape {arr.shape}, "
+                                 f"expected {shape}")
+            if not np.isfinite(arr).all():
+                raise InputError(f"delta_sys JSON field {name!r} holds null or non-finite values")
+        return out
 
     @classmethod
     def read_json(cls, path: str | Path) -> DeltaSys:
-        """Read a file written by :meth:`write_json`."""
+        """Read a file written by :meth:`write_json` (strict JSON)."""
         path = Path(path)
         try:
-            return cls.from_dict(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as err:
+            d = loads(path.read_text())
+        except (OSError, UnicodeDecodeError) as err:
             raise InputError(f"cannot read delta_sys file {str(path)!r}: {err}") from err
+        except InputError as err:
+            raise InputError(f"delta_sys file {str(path)!r}: {err}") from err
+        if not isinstance(d, dict):
+            raise InputError(f"delta_sys file {str(path)!r}: expected a JSON object")
+        try:
+            return cls.from_dict(d)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"delta_sys file {str(path)!r}: malformed ({err})") from err
 
 
 def estimate_delta_sys(

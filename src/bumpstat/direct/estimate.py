@@ -16,18 +16,19 @@ For each classifier run and working point ``eps_b``:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from bumpstat.direct.thresholds import check_eps_b, template_thresholds
 from bumpstat.exceptions import InputError, WindowError
+from bumpstat.scanpoint import ScanPoint
 from bumpstat.scores.schema import WindowScores
-from bumpstat.stats.cutcount import cut_and_count
+from bumpstat.stats.cutcount import LIMIT_CLS, cut_and_count
 from bumpstat.stats.significance import gaussian_significance
 from bumpstat.windows import Window
 
-__all__ = ["WindowCounts", "DirectPoint", "window_counts", "direct_estimate"]
+__all__ = ["WindowCounts", "window_counts", "direct_estimate"]
 
 
 @dataclass(frozen=True)
@@ -97,63 +98,6 @@ def _per_eps(value: float | Sequence[float] | np.ndarray, n_eps: int, what: str)
     return v
 
 
-@dataclass(frozen=True)
-class DirectPoint:
-    """Direct-estimation result for one window and working point, over classifier runs.
-
-    Per-run arrays have shape ``(n_runs,)``; ``expected_limits`` has ``(n_runs, 5)`` for the
-    -2σ, -1σ, median, +1σ, +2σ expected 95% CL limits on the signal count.
-    """
-
-    window: Window
-    eps_b: float
-    n_sr: float
-    n_template: float
-    delta_sys: float
-    sigma_sys: float
-    threshold: np.ndarray
-    eps_b_template: np.ndarray
-    n_obs: np.ndarray
-    n_exp: np.ndarray
-    rel_unc: np.ndarray
-    rel_unc_stat: np.ndarray
-    z: np.ndarray
-    z_gauss: np.ndarray
-    p_value: np.ndarray
-    upper_limit: np.ndarray
-    expected_limits: np.ndarray
-    method: str = field(default="direct")
-
-    @property
-    def n_runs(self) -> int:
-        """Number of classifier runs."""
-        return int(self.n_obs.size)
-
-    def to_record(self) -> dict:
-        """JSON-ready record: means over runs, ``*_std`` spreads (ddof=0), and per-run lists."""
-        rec: dict = {
-            "method": self.method,
-            "window": self.window.to_dict(),
-            "eps_b": self.eps_b,
-            "n_sr": self.n_sr,
-            "n_template": self.n_template,
-            "delta_sys": self.delta_sys,
-            "sigma_sys": self.sigma_sys,
-            "n_runs": self.n_runs,
-        }
-        for name in ("n_obs", "n_exp", "rel_unc", "rel_unc_stat", "z", "z_gauss", "p_value",
-                     "upper_limit", "threshold", "eps_b_template"):
-            v = np.asarray(getattr(self, name), dtype=np.float64)
-            rec[name] = float(v.mean())
-            rec[f"{name}_std"] = float(v.std())
-        rec["expected_limits"] = np.asarray(self.expected_limits).mean(axis=0).tolist()
-        rec["runs"] = {
-            name: np.asarray(getattr(self, name)).tolist()
-            for name in ("n_obs", "n_exp", "z", "p_value", "upper_limit", "threshold")
-        }
-        return rec
-
-
 def direct_estimate(
     ws: WindowScores,
     eps_b: float | Sequence[float],
@@ -161,7 +105,8 @@ def direct_estimate(
     delta_sys: float | Sequence[float] = 0.0,
     sigma_sys: float | Sequence[float] | None = None,
     cl: float = 0.95,
-) -> list[DirectPoint]:
+    invalid_reason: str | None = None,
+) -> list[ScanPoint]:
     """Direct background estimate, significance and limit in one window.
 
     Parameters
@@ -176,11 +121,15 @@ def direct_estimate(
         Relative systematic uncertainty; default ``|delta_sys|`` (paper 003's choice).
     cl : float
         Confidence level of the CLs upper limit.
+    invalid_reason : str, optional
+        Marks every point ``valid: false`` with this reason (e.g. no ``delta_sys`` was given).
 
     Returns
     -------
-    list of DirectPoint
-        One per working point, in the order of ``eps_b``.
+    list of ScanPoint
+        One per working point, in the order of ``eps_b`` (method ``"direct"``); details
+        ``z_gauss`` (eq. 7), ``rel_unc_stat`` (eq. 9), ``eps_b_template`` (realised);
+        settings ``delta_sys``, ``sigma_sys``, ``n_template``.
     """
     counts = window_counts(ws, eps_b)
     n_eps = counts.eps_b.size
@@ -194,29 +143,33 @@ def direct_estimate(
     rel_unc = np.sqrt(counts.rel_unc_template**2 + ssys**2)  # eq. 8
     rel_unc_stat = np.sqrt(1.0 / n_exp + counts.rel_unc_template**2)  # eq. 9
     cc = cut_and_count(counts.n_obs, n_exp, rel_unc, cl=cl)
-    z_gauss = gaussian_significance(counts.n_obs, n_exp, rel_unc)
+    z_gauss = np.asarray(gaussian_significance(counts.n_obs, n_exp, rel_unc))
+    z = np.asarray(cc.z)
+    limits = np.asarray(cc.upper_limit)
     exp_lim = np.asarray(cc.expected_limits)  # (n_runs, n_eps, 5)
-    points = []
-    for j in range(n_eps):
-        points.append(
-            DirectPoint(
-                window=ws.window,
-                eps_b=float(counts.eps_b[j]),
-                n_sr=counts.n_sr,
-                n_template=counts.n_template,
-                delta_sys=float(dsys[j]),
-                sigma_sys=float(ssys[j]),
-                threshold=counts.threshold[:, j],
-                eps_b_template=counts.eps_b_template[:, j],
-                n_obs=counts.n_obs[:, j],
-                n_exp=n_exp[:, j],
-                rel_unc=rel_unc[:, j],
-                rel_unc_stat=rel_unc_stat[:, j],
-                z=np.asarray(cc.z)[:, j],
-                z_gauss=np.asarray(z_gauss)[:, j],
-                p_value=np.asarray(cc.p_value)[:, j],
-                upper_limit=np.asarray(cc.upper_limit)[:, j],
-                expected_limits=exp_lim[:, j],
-            )
+    n_runs = counts.n_obs.shape[0]
+    reason = "" if invalid_reason is None else invalid_reason
+    return [
+        ScanPoint(
+            method="direct",
+            window=ws.window,
+            eps_b=float(counts.eps_b[j]),
+            n_sr=counts.n_sr,
+            threshold=counts.threshold[:, j],
+            n_obs=counts.n_obs[:, j],
+            n_exp=n_exp[:, j],
+            n_exp_unc=(rel_unc * n_exp)[:, j],
+            z=z[:, j],
+            upper_limit=limits[:, j],
+            expected_limits=exp_lim[:, j],
+            valid=np.full(n_runs, invalid_reason is None),
+            reasons=(reason,) * n_runs,
+            cl=cl,
+            limit_method=LIMIT_CLS,
+            details={"z_gauss": z_gauss[:, j], "rel_unc_stat": rel_unc_stat[:, j],
+                     "eps_b_template": counts.eps_b_template[:, j]},
+            settings={"delta_sys": float(dsys[j]), "sigma_sys": float(ssys[j]),
+                      "n_template": counts.n_template},
         )
-    return points
+        for j in range(n_eps)
+    ]

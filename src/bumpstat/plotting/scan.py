@@ -13,11 +13,19 @@ from bumpstat.plotting.style import finish, hep_style, new_axes
 __all__ = ["plot_significance", "plot_delta_sys", "plot_comparison"]
 
 
-def _nan_stat(f, v) -> float:
-    """``f`` over the finite entries of ``v`` (NaN when there are none, e.g. all fits failed)."""
-    v = np.asarray(v, dtype=float)
-    v = v[np.isfinite(v)]
-    return float(f(v)) if v.size else float("nan")
+def _column(points, name: str) -> np.ndarray:
+    """A record field of each point (``None`` → NaN)."""
+    vals = [p.record()[name] for p in points]
+    return np.array([np.nan if v is None else v for v in vals], dtype=float)
+
+
+def _draw(ax, x, y, dy, valid, *, color, marker, ls, label) -> None:
+    """Valid points filled and joined; invalid ones hollow (their numbers are not results)."""
+    ax.errorbar(np.where(valid, x, np.nan), np.where(valid, y, np.nan), yerr=dy, marker=marker,
+                ls=ls, color=color, capsize=3, label=label)
+    if (~valid).any():
+        ax.plot(x[~valid], y[~valid], marker=marker, ls="none", mfc="none", color=color,
+                label=f"{label} (not valid)")
 
 
 def plot_significance(scan, *, method: str | None = None, ax=None,
@@ -41,12 +49,11 @@ def plot_significance(scan, *, method: str | None = None, ax=None,
                 if not pts:
                     continue
                 c = np.array([p.window.center for p in pts])
-                z = np.array([_nan_stat(np.nanmean, p.z) for p in pts])
-                dz = np.array([_nan_stat(np.nanstd, p.z) for p in pts])
-                ax.errorbar(c + 0.008 * (ei - 1) + 0.004 * mi, z, yerr=dz,
-                            marker=markers.get(meth, "^"), ls="-" if meth == "direct" else "--",
-                            color=f"C{ei}", capsize=3,
-                            label=f"{meth}, $\\epsilon_B$ = {eps:g}")
+                valid = np.array([p.all_valid for p in pts])
+                _draw(ax, c + 0.008 * (ei - 1) + 0.004 * mi, _column(pts, "z"),
+                      _column(pts, "z_std"), valid, color=f"C{ei}",
+                      marker=markers.get(meth, "^"), ls="-" if meth == "direct" else "--",
+                      label=f"{meth}, $\\epsilon_B$ = {eps:g}")
         ax.axhline(0, color="grey", lw=1)
         for k in (3, 5):
             ax.axhline(k, color="grey", lw=1, ls=":")
@@ -86,16 +93,14 @@ def plot_comparison(scan, *, eps_b: float, path: str | Path | None = None) -> Fi
             if not pts:
                 continue
             c = np.array([p.window.center for p in pts]) + 0.01 * (i - 0.5)
-            n_exp = np.array([_nan_stat(np.nanmean, p.n_exp) for p in pts])
-            unc = n_exp * np.array([_nan_stat(np.nanmean, p.rel_unc) for p in pts])
-            ax.errorbar(c, n_exp, yerr=unc, marker="s", ls="none", color=f"C{i}", capsize=3,
-                        label=f"$N_{{exp}}$ {meth}")
-            z = np.array([_nan_stat(np.nanmean, p.z) for p in pts])
-            dz = np.array([_nan_stat(np.nanstd, p.z) for p in pts])
-            axz.errorbar(c, z, yerr=dz, marker="o", color=f"C{i}", capsize=3, label=meth)
+            valid = np.array([p.all_valid for p in pts])
+            _draw(ax, c, _column(pts, "n_exp"), _column(pts, "n_exp_unc"), valid,
+                  color=f"C{i}", marker="s", ls="none", label=f"$N_{{exp}}$ {meth}")
+            _draw(axz, c, _column(pts, "z"), _column(pts, "z_std"), valid, color=f"C{i}",
+                  marker="o", ls="-", label=meth)
         pts = scan.select(eps_b=eps_b)
         cen = sorted({p.window.center for p in pts})
-        n_obs = [np.mean([_nan_stat(np.nanmean, p.n_obs) for p in pts if p.window.center == x])
+        n_obs = [np.nanmean(_column([p for p in pts if p.window.center == x], "n_obs"))
                  for x in cen]
         ax.plot(cen, n_obs, "k_", ms=20, mew=2, label="$N_{obs}$")
         ax.set_ylabel("events passing")

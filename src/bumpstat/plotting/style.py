@@ -48,10 +48,10 @@ def new_axes(ax=None, *, nrows: int = 1, height_ratios=None, figsize=(10, 8)):
 
 
 def finish(fig: Figure, path: str | Path | None) -> Figure:
-    """Save ``fig`` to ``path`` (parents created) when given; return it."""
+    """Save ``fig`` to ``path`` atomically when given; return it."""
     if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _quiet_fonts():
-            fig.savefig(path, bbox_inches="tight", dpi=100)
+        from bumpstat.outputs import atomic_path
+
+        with _quiet_fonts(), atomic_path(Path(path)) as tmp:
+            fig.savefig(tmp, bbox_inches="tight", dpi=100)
     return fig

@@ -30,8 +30,8 @@ so that, e.g., ``gamma(0) = (n + a)/(b + tau)``. The unconditional MLE is ``gamm
     q_0 = 2\\left[n\\ln\\frac{n(b+\\tau)}{b(n+\\tau)} - \\tau\\ln\\frac{n+\\tau}{b+\\tau}\\right],
 
 and with tau = 1/sigma^2 this is the square of paper 003 eq. 6: **sqrt(q0) = eq. 6 exactly for
-n > b**. ``p_value = Phi(-sqrt(q0))`` (0.5 for a deficit, as pyhf), while ``z`` is kept *signed*
-(eq. 6, negative for a deficit).
+n > b**. ``z`` is kept *signed* (eq. 6, negative for a deficit) and ``p_value = Phi(-z)``, the
+convention of every bumpstat test; pyhf's ``Phi(-sqrt(q0))`` (0.5 for a deficit) is ``p_value_q0``.
 
 **Limits.** The 95% CL CLs limit on mu uses the asymptotic formulae for
 :math:`\\tilde q_\\mu` (Cowan et al. 2011) exactly as ``pyhf.infer.hypotest(...,
@@ -52,15 +52,17 @@ Roots are found for all models at once by a vectorised, bracketed Illinois itera
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special, stats
 
 from bumpstat.exceptions import InputError
+from bumpstat.results import Result
 from bumpstat.stats.significance import asimov_significance, counting_inputs
 
 __all__ = [
+    "LIMIT_CLS",
     "CutCountResult",
     "DiscoveryResult",
     "UpperLimitResult",
@@ -68,6 +70,9 @@ __all__ = [
     "discovery",
     "upper_limit",
 ]
+
+#: How the counting tests' upper limits are obtained.
+LIMIT_CLS = "CLs, asymptotic q~mu (one-bin Poisson-constrained model)"
 
 #: Order of the expected-limit band: -2σ, -1σ, median, +1σ, +2σ (pyhf's order).
 BAND_NSIGMA = (-2, -1, 0, 1, 2)
@@ -83,42 +88,31 @@ def _freeze(value):
     return arr
 
 
-def _jsonable(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, tuple):
-        return [float(v) for v in value]
-    return float(value)
-
-
-class _ToDict:
-    def to_dict(self) -> dict:
-        """JSON-ready dictionary: floats, or (nested) lists of floats for array fields."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
-
-
-@dataclass(frozen=True)
-class DiscoveryResult(_ToDict):
+@dataclass(frozen=True, repr=False)
+class DiscoveryResult(Result):
     """Discovery test (mu = 0) of a one-bin model.
 
     Attributes
     ----------
     q0 : float or numpy.ndarray
         One-sided discovery test statistic (0 when mu_hat <= 0).
-    p_value : float or numpy.ndarray
-        ``Phi(-sqrt(q0))``, pyhf's asymptotic p-value (0.5 for a deficit).
     z : float or numpy.ndarray
-        Significance in sigma. Closed form: signed eq. 6 (negative for a deficit).
-        From pyhf (:func:`bumpstat.stats.pyhf_models.pyhf_discovery`): ``sqrt(q0) >= 0``.
+        Signed significance: ``sign(n - b) sqrt(-2 ln lambda(0))``, negative for a deficit
+        (closed form: eq. 6; ``z**2 == q0`` for an excess).
+    p_value : float or numpy.ndarray
+        One-sided ``Phi(-z)``, the convention of every bumpstat test (above 0.5 for a deficit).
+    p_value_q0 : float or numpy.ndarray
+        pyhf's convention ``Phi(-sqrt(q0))``: 0.5 for any deficit.
     """
 
     q0: float | np.ndarray
-    p_value: float | np.ndarray
     z: float | np.ndarray
+    p_value: float | np.ndarray
+    p_value_q0: float | np.ndarray
 
 
-@dataclass(frozen=True)
-class UpperLimitResult(_ToDict):
+@dataclass(frozen=True, repr=False)
+class UpperLimitResult(Result):
     """CLs upper limit on the number of signal events.
 
     Attributes
@@ -130,15 +124,18 @@ class UpperLimitResult(_ToDict):
         array input.
     cl : float
         Confidence level (0.95 by default).
+    limit_method : str
+        How the limit was obtained.
     """
 
     upper_limit: float | np.ndarray
     expected_limits: tuple[float, ...] | np.ndarray
     cl: float
+    limit_method: str = LIMIT_CLS
 
 
-@dataclass(frozen=True)
-class CutCountResult(_ToDict):
+@dataclass(frozen=True, repr=False)
+class CutCountResult(Result):
     """Discovery test and CLs limits of one (or an array of) one-bin cut-and-count model(s).
 
     Attributes
@@ -149,27 +146,38 @@ class CutCountResult(_ToDict):
         Relative uncertainty sigma on n_exp (0: none).
     q0 : float or numpy.ndarray
         One-sided discovery test statistic; ``q0 = z**2`` for n_obs > n_exp.
-    p_value : float or numpy.ndarray
-        One-sided discovery p-value ``Phi(-sqrt(q0))``; 0.5 for a deficit (as pyhf).
     z : float or numpy.ndarray
         Signed significance, eq. 6: negative for a deficit.
+    p_value : float or numpy.ndarray
+        One-sided ``Phi(-z)`` (above 0.5 for a deficit).
+    p_value_q0 : float or numpy.ndarray
+        pyhf's convention ``Phi(-sqrt(q0))``: 0.5 for any deficit.
     upper_limit : float or numpy.ndarray
         Observed CLs upper limit on the number of signal events at confidence ``cl``.
     expected_limits : tuple of 5 floats or numpy.ndarray
         Expected limits (events) at -2σ, -1σ, median, +1σ, +2σ (last axis for arrays).
     cl : float
         Confidence level of the limits.
+    limit_method : str
+        How the limits were obtained.
     """
 
     n_obs: float | np.ndarray
     n_exp: float | np.ndarray
     rel_unc: float | np.ndarray
     q0: float | np.ndarray
-    p_value: float | np.ndarray
     z: float | np.ndarray
+    p_value: float | np.ndarray
+    p_value_q0: float | np.ndarray
     upper_limit: float | np.ndarray
     expected_limits: tuple[float, ...] | np.ndarray
     cl: float
+    limit_method: str = LIMIT_CLS
+
+    @property
+    def n_exp_unc(self) -> float | np.ndarray:
+        """Absolute uncertainty on ``n_exp`` (events)."""
+        return _freeze(np.asarray(self.n_exp) * np.asarray(self.rel_unc))
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,9 +342,8 @@ def _limits(model: _Model, cl: float):
 # --------------------------------------------------------------------------------------------
 def _discovery(model: _Model):
     q0 = model.q0()
-    p = stats.norm.sf(np.sqrt(q0))
     z = np.asarray(asimov_significance(model.n, model.b, model.sigma))
-    return q0, p, z
+    return q0, z, stats.norm.sf(z), stats.norm.sf(np.sqrt(q0))
 
 
 def discovery(n_obs, n_exp, rel_unc=0.0) -> DiscoveryResult:
@@ -354,8 +361,8 @@ def discovery(n_obs, n_exp, rel_unc=0.0) -> DiscoveryResult:
     Returns
     -------
     DiscoveryResult
-        ``q0`` from the profile likelihood, ``p_value = Phi(-sqrt(q0))``, and the signed
-        significance ``z`` of eq. 6 (``z**2 == q0`` for n > b).
+        ``q0`` from the profile likelihood, the signed significance ``z`` of eq. 6
+        (``z**2 == q0`` for n > b), ``p_value = Phi(-z)`` and pyhf's ``p_value_q0``.
 
     Examples
     --------
@@ -363,8 +370,9 @@ def discovery(n_obs, n_exp, rel_unc=0.0) -> DiscoveryResult:
     >>> round(r.q0, 4), round(r.z ** 2, 4)
     (10.0678, 10.0678)
     """
-    q0, p, z = _discovery(_Model(n_obs, n_exp, rel_unc))
-    return DiscoveryResult(q0=_freeze(q0), p_value=_freeze(p), z=_freeze(z))
+    q0, z, p, p_q0 = _discovery(_Model(n_obs, n_exp, rel_unc))
+    return DiscoveryResult(q0=_freeze(q0), z=_freeze(z), p_value=_freeze(p),
+                           p_value_q0=_freeze(p_q0))
 
 
 def upper_limit(n_obs, n_exp, rel_unc=0.0, *, cl: float = 0.95) -> UpperLimitResult:
@@ -430,22 +438,23 @@ def cut_and_count(n_obs, n_exp, rel_unc=0.0, *, cl: float = 0.95) -> CutCountRes
     Examples
     --------
     >>> r = cut_and_count([90.0, 130.0], 100.0, 0.05)
-    >>> r.z.round(3), r.p_value.round(4)
-    (array([-0.913,  2.54 ]), array([0.5   , 0.0055]))
+    >>> r.z.round(3), r.p_value.round(4), r.p_value_q0.round(4)
+    (array([-0.913,  2.54 ]), array([0.8194, 0.0055]), array([0.5   , 0.0055]))
     >>> r.expected_limits.shape
     (2, 5)
     """
     cl = _check_cl(cl)
     model = _Model(n_obs, n_exp, rel_unc)
-    q0, p, z = _discovery(model)
+    q0, z, p, p_q0 = _discovery(model)
     obs, exp = _limits(model, cl)
     return CutCountResult(
         n_obs=_freeze(model.n),
         n_exp=_freeze(model.b),
         rel_unc=_freeze(model.sigma),
         q0=_freeze(q0),
-        p_value=_freeze(p),
         z=_freeze(z),
+        p_value=_freeze(p),
+        p_value_q0=_freeze(p_q0),
         upper_limit=_freeze(obs),
         expected_limits=_band(exp),
         cl=cl,

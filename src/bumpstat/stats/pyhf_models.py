@@ -36,11 +36,12 @@ active backend is restored.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from bumpstat.exceptions import InputError
 from bumpstat.stats.cutcount import DiscoveryResult, UpperLimitResult
@@ -186,10 +187,10 @@ def export_workspace(path, ws: dict) -> Path:
     """
     import pyhf
 
+    from bumpstat.outputs import write_json
+
     pyhf.Workspace(ws)  # raises pyhf.exceptions.InvalidSpecification if malformed
-    path = Path(path)
-    path.write_text(json.dumps(ws, indent=2) + "\n")
-    return path
+    return write_json(Path(path), ws)
 
 
 @contextlib.contextmanager
@@ -236,11 +237,15 @@ def pyhf_discovery(
     Returns
     -------
     DiscoveryResult
-        ``q0`` from ``pyhf.infer.test_statistics.q0``, ``p_value`` from
-        ``pyhf.infer.hypotest(0, ..., test_stat="q0")`` and ``z = sqrt(q0)``; pyhf's q0 is
-        one-sided, so ``z = 0`` and ``p_value = 0.5`` for a deficit.
+        ``q0`` from ``pyhf.infer.test_statistics.q0`` (one-sided), ``p_value_q0`` from
+        ``pyhf.infer.hypotest(0, ..., test_stat="q0")`` (0.5 for a deficit), and the signed
+        ``z = sign(mu_hat) sqrt(t0)`` with pyhf's two-sided ``t_mu`` statistic at mu = 0
+        (``pyhf.infer.test_statistics.tmu``) evaluated with the signal normalisation allowed
+        down to ``-n_exp`` events, so that a deficit gives a negative ``z``;
+        ``p_value = Phi(-z)``.
     """
     ws = build_workspace(n_obs, n_exp, rel_unc, constraint=constraint, signal_events=signal_events)
+    sig = float(ws["channels"][0]["samples"][0]["data"][0])
     with _numpy_backend(optimizer) as pyhf:
         model, data = _model_and_data(pyhf, ws)
         init = model.config.suggested_init()
@@ -248,7 +253,21 @@ def pyhf_discovery(
         fixed = model.config.suggested_fixed()
         q0 = float(pyhf.infer.test_statistics.q0(0.0, data, model, init, bounds, fixed))
         p0 = float(pyhf.infer.hypotest(0.0, data, model, test_stat="q0", calctype="asymptotics"))
-    return DiscoveryResult(q0=q0, p_value=p0, z=math.sqrt(q0))
+        poi = model.config.poi_index
+        two_sided = list(bounds)
+        two_sided[poi] = (-(1.0 - 1e-9) * float(n_exp) / sig, bounds[poi][1])
+        t0, mu_hat = _t0_and_mu_hat(pyhf, data, model, init, two_sided, fixed)
+    z = math.copysign(math.sqrt(max(t0, 0.0)), mu_hat)
+    return DiscoveryResult(q0=q0, z=z, p_value=float(stats.norm.sf(z)), p_value_q0=p0)
+
+
+def _t0_and_mu_hat(pyhf, data, model, init, bounds, fixed) -> tuple[float, float]:
+    """pyhf's two-sided ``t_mu`` at mu = 0 and the unconditional MLE of mu."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tmu warns that a POI lower bound < 0 is unusual
+        t0 = float(pyhf.infer.test_statistics.tmu(0.0, data, model, init, bounds, fixed))
+    best = pyhf.infer.mle.fit(data, model, init_pars=init, par_bounds=bounds, fixed_params=fixed)
+    return t0, float(np.asarray(best)[model.config.poi_index])
 
 
 def pyhf_upper_limit(
