@@ -45,9 +45,9 @@ def check_toys(n_toys, seed, total=2e5):
     np.testing.assert_array_less(np.abs(pulls.std(axis=0) - 1), tol_std)
     # SR prediction unbiased, and its uncertainty equals the toy spread
     b_sr = mu[nominal.sr_bins].sum()
-    pred = toys.n_pred_sr
+    pred = toys.n_exp
     assert abs(pred.mean() - b_sr) < 4 * pred.std() / math.sqrt(n_toys)
-    assert abs(np.median(toys.n_pred_sr_unc) / pred.std() - 1) < tol_std
+    assert abs(np.median(toys.n_exp_unc) / pred.std() - 1) < tol_std
     # background only: p-values uniform, Z ~ N(0, 1)
     assert stats.kstest(toys.p_value, "uniform").pvalue > 1e-3
     assert abs(toys.z.mean()) < tol_mean and abs(toys.z.std() - 1) < tol_std
@@ -77,7 +77,7 @@ def test_profile_likelihood_z_close_to_eq6_with_fit_uncertainty():
         counts[fit.sr_bins] += extra * mu[fit.sr_bins] / mu[fit.sr_bins].sum()
         f2 = fit_sideband(counts, edges, sr=SR)
         t = sr_test(f2)
-        z6 = sig.asimov_significance(n_sr + extra, t.n_pred_sr, t.n_pred_sr_unc / t.n_pred_sr)
+        z6 = sig.asimov_significance(n_sr + extra, t.n_exp, t.n_exp_unc / t.n_exp)
         assert abs(t.z - float(z6)) < 0.05 + 0.02 * abs(t.z)
 
 
@@ -117,7 +117,7 @@ def test_template_threshold_and_explicit_threshold_agree():
     thr = score_threshold(template, 0.1)
     r2 = bumphunt(m, score, window=SR, threshold=thr, edges=edges)
     assert r1.threshold_source == "template" and r1.threshold == pytest.approx(thr)
-    assert r1.n_obs_sr == r2.n_obs_sr and r1.z == pytest.approx(r2.z)
+    assert r1.n_obs == r2.n_obs and r1.z == pytest.approx(r2.z)
     # about 10% of all events in the fit range pass
     assert abs(r1.n_selected / np.sum((m >= 2.8) & (m < 5.2)) - 0.1) < 0.01
 

@@ -14,7 +14,7 @@ from bumpstat.fit import (
     make_edges,
     sr_mask,
 )
-from bumpstat.fit.sideband import make_cost, make_hessian
+from bumpstat.fit.cost import make_cost, make_hessian
 
 SR = (3.3, 3.7)
 TRUE = {"dijet3": [1.0, 10.0, 5.0], "dijet4": [1.0, 10.0, 5.0, 0.1],
@@ -161,7 +161,7 @@ def test_degenerate_inputs_raise_or_flag(edges):
     n = expected("dijet4", edges)
     with pytest.warns(FitWarning):
         fit = fit_sideband(n, edges, sr=SR, function=bad)
-    assert not fit.valid and fit.message
+    assert not fit.valid and fit.reason
 
 
 def test_sparse_spectrum_still_valid_or_flagged(edges):

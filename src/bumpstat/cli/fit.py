@@ -1,70 +1,189 @@
-"""``bumpstat fit``: sideband fit of an m spectrum and the SR excess, as JSON."""
+"""``bumpstat fit``: sideband fit of an m spectrum and the test of the SR excess.
+
+Reads m (TeV) from a ``.npy`` array or a named array of an ``.npz`` archive (``--key``), fits
+the sidebands, predicts and tests the signal region and sets an upper limit
+(:func:`bumpstat.fit.bumphunt.bumphunt`). Prints a short summary, or the full result as strict
+JSON with ``--json``; ``-o/--output FILE`` writes the full result JSON atomically, ``--plot
+FILE`` the spectrum with the fit. Pickled data are never loaded.
+"""
 
 from __future__ import annotations
 
+import warnings
+import zipfile
 from pathlib import Path
 
 import click
 import numpy as np
 
-from bumpstat.cli._common import bumpstat_errors, emit_json
+from bumpstat.cli._common import (
+    command_errors,
+    emit_json,
+    info,
+    json_option,
+    output_option,
+    quiet_option,
+    write_output_json,
+)
 from bumpstat.exceptions import InputError
+from bumpstat.fit.gof import GOF_MIN_P
 
 __all__ = ["fit"]
 
 
-def _load(path: str, what: str) -> np.ndarray:
+def load_array(path: str | Path, *, key: str | None, what: str = "m",
+               key_option: str = "--key") -> np.ndarray:
+    """A 1-d float array from ``path`` (.npy, or the array ``key`` of an .npz archive).
+
+    ``key`` may be omitted for an archive holding exactly one array. Errors name the file,
+    what it should hold, the option that selects the array and the problem; pickled data are
+    refused.
+    """
+    src = f"{what} file {str(path)!r}"
     try:
-        a = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {what} file {path}: {exc}") from exc
-    if isinstance(a, np.lib.npyio.NpzFile):
-        raise InputError(f"{what} file {path} is an .npz archive; give a plain .npy array")
-    return np.asarray(a, dtype=float).ravel()
+        obj = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise InputError(f"{src} holds pickled Python objects, which bumpstat never loads; "
+                             "save a numeric .npy or .npz array") from err
+        raise InputError(f"{src} cannot be read as a NumPy .npy/.npz file "
+                         f"({' '.join(str(err).split())})") from err
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise InputError(f"{src} cannot be read ({' '.join(str(err).split())})") from err
+    if isinstance(obj, np.lib.npyio.NpzFile):
+        with obj:
+            names = sorted(obj.files)
+            if key is None:
+                if len(names) != 1:
+                    raise InputError(f"{src} holds {len(names)} arrays "
+                                     f"({', '.join(names) or 'none'}); choose one with "
+                                     f"{key_option}")
+                key = names[0]
+            elif key not in names:
+                raise InputError(f"{src} has no array {key!r}; it holds: "
+                                 f"{', '.join(names) or 'no arrays'}")
+            try:
+                arr = obj[key]
+            except ValueError as err:
+                raise InputError(f"{src}: array {key!r} holds pickled Python objects, which "
+                                 "bumpstat never loads") from err
+        what = f"{src} array {key!r}"
+    else:
+        if key is not None:
+            raise InputError(f"{src} is a single .npy array; {key_option} applies to .npz "
+                             "archives")
+        arr = obj
+        what = src
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{what} must be numeric, got dtype {arr.dtype}")
+    return np.asarray(arr, dtype=float).ravel()
+
+
+def _parse_edges(edges: str | None) -> np.ndarray | None:
+    if edges is None:
+        return None
+    try:
+        return np.array([float(v) for v in edges.split(",") if v.strip()])
+    except ValueError as exc:
+        raise InputError(f"--edges must be comma-separated numbers in TeV, got {edges!r}") from exc
+
+
+def _check_plot_format(path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    formats = sorted(Figure().canvas.get_supported_filetypes())
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise InputError(f"--plot {str(path)!r}: unknown image format {path.suffix or '(none)'!r}; "
+                         f"use a suffix among {', '.join('.' + f for f in formats)}")
+
+
+def summary(res, source: str) -> str:
+    """A few lines for the terminal: numbers, goodness of fit, validity and the reason."""
+    lo, hi = res.sr
+    f = res.fit_range
+    lines = [
+        f"{res.function} sideband fit of {source}: SR [{lo:g}, {hi:g}] TeV, fit range "
+        f"[{f[0]:g}, {f[1]:g}] TeV, {len(res.bins) - 1} bins",
+        f"  observed in SR      n_obs = {res.n_obs:.6g}",
+        f"  fitted background   n_exp = {res.n_exp:.6g} +- {res.n_exp_unc:.4g} "
+        f"(rel. {100 * res.rel_unc:.3g}%)",
+        f"  significance        z = {res.z:+.3f}, p = Phi(-z) = {res.p_value:.4g}",
+        f"  upper limit         {res.upper_limit:.4g} signal events at {100 * res.cl:g}% CL "
+        f"(expected {res.expected_limits[2]:.4g}, "
+        f"1 sigma [{res.expected_limits[1]:.4g}, {res.expected_limits[3]:.4g}])",
+        f"  sideband GoF        chi2/ndof = {res.chi2_ndof:.3g} (ndof {res.ndof}), "
+        f"deviance p = {res.deviance_p_value:.3g}",
+        "  valid               yes" if res.valid else f"  valid               no: {res.reason}",
+    ]
+    return "\n".join(lines)
 
 
 @click.command("fit")
-@click.argument("m_file", metavar="M.npy", type=click.Path(exists=True, dir_okay=False))
+@click.argument("m_file", metavar="M.npy|M.npz", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", default=None, metavar="NAME",
+              help="Array of m values in an .npz archive (default: its only array).")
 @click.option("--sr", nargs=2, type=float, required=True, metavar="LOW HIGH",
               help="Signal region in TeV (blinded in the fit).")
 @click.option("--range", "fit_range", nargs=2, type=float, default=(2.8, 5.2), show_default=True,
               metavar="LOW HIGH", help="Fit range in TeV.")
-@click.option("--bins", type=int, default=30, show_default=True,
+@click.option("--bins", type=click.IntRange(min=1), default=30, show_default=True,
               help="About this many log-uniform bins, SR edges aligned.")
-@click.option("--edges", type=str, default=None,
+@click.option("--edges", type=str, default=None, metavar="E0,E1,...",
               help="Explicit comma-separated bin edges in TeV (overrides --bins/--range).")
 @click.option("--function", "function", default="dijet4", show_default=True,
               type=click.Choice(["dijet3", "dijet4", "dijet5", "linear"]))
 @click.option("--sqrt-s", type=float, default=13.0, show_default=True, help="TeV.")
 @click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False),
-              default=None, help="Per-event weights (.npy, same length as M.npy).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON (default "
-              "prints the main numbers as JSON too).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write JSON here.")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None,
-              help="Save the spectrum/fit/pull plot here.")
-@bumpstat_errors
-def fit(m_file, sr, fit_range, bins, edges, function, sqrt_s, weights_file, as_json, out, plot):
-    """Fit the sidebands of the m values in M.npy (TeV) and test the SR excess."""
-    from bumpstat.fit import bumphunt
+              default=None, help="Per-event weights (.npy or .npz, same length as m).")
+@click.option("--weights-key", default=None, metavar="NAME",
+              help="Array of weights in an .npz archive (default: its only array).")
+@click.option("--cl", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True, help="Confidence level of the upper limit.")
+@click.option("--min-gof-p", type=click.FloatRange(0, 1, max_open=True), default=GOF_MIN_P,
+              show_default=True,
+              help="Sideband deviance p-value below which the result is not valid (0: off).")
+@json_option
+@output_option(help="Write the full result as JSON to this file (atomically).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the spectrum/fit/pull plot here (format from the suffix).")
+@quiet_option
+@command_errors
+def fit(m_file, key, sr, fit_range, bins, edges, function, sqrt_s, weights_file, weights_key,
+        cl, min_gof_p, as_json, output, plot, quiet):
+    """Fit the sidebands of the m values (TeV) in M.npy or M.npz and test the SR excess."""
+    from bumpstat.fit import FitWarning, bumphunt
+    from bumpstat.outputs import check_not_input
 
-    m = _load(m_file, "m")
-    w = None if weights_file is None else _load(weights_file, "weights")
-    e = None
-    if edges is not None:
-        try:
-            e = np.array([float(v) for v in edges.split(",") if v.strip()])
-        except ValueError as exc:
-            raise InputError(f"--edges must be comma-separated numbers, got {edges!r}") from exc
-    res = bumphunt(m, window=tuple(sr), fit_range=tuple(fit_range), bins=bins, edges=e,
-                   function=function, sqrt_s=sqrt_s, weights=w)
-    d = res.to_dict()
-    if not as_json:
-        keys = ("method", "function", "sr", "n_obs_sr", "n_pred_sr", "n_pred_sr_unc", "z",
-                "p_value", "valid", "parameters", "chi2_ndof", "deviance_p_value", "ks_p_value",
-                "message")
-        d = {k: d[k] for k in keys}
-    emit_json(d, out=out)
+    inputs = [m_file, weights_file]
+    if output is not None:
+        check_not_input(output, inputs, option="--output")
+    if plot is not None:
+        check_not_input(plot, inputs, option="--plot")
+        _check_plot_format(plot)
+    m = load_array(m_file, key=key)
+    w = None
+    if weights_file is not None:
+        w = load_array(weights_file, key=weights_key, what="--weights",
+                       key_option="--weights-key")
+        if w.size != m.size:
+            raise InputError(f"--weights file {weights_file!r} has {w.size} values but "
+                             f"{m_file!r} has {m.size} m values")
+    elif weights_key is not None:
+        raise InputError("--weights-key needs --weights")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FitWarning)
+        res = bumphunt(m, window=tuple(sr), fit_range=tuple(fit_range), bins=bins,
+                       edges=_parse_edges(edges), function=function, sqrt_s=sqrt_s, weights=w,
+                       cl=cl, min_gof_p=min_gof_p)
+    for c in caught:
+        info(f"warning: {c.message}", quiet=quiet)
+    if as_json:
+        emit_json(res)
+    else:
+        click.echo(summary(res, click.format_filename(m_file)))
+    if output is not None:
+        write_output_json(output, res, inputs=inputs)
+        info(f"wrote {output}", quiet=quiet)
     if plot is not None:
         import matplotlib
 
@@ -73,5 +192,5 @@ def fit(m_file, sr, fit_range, bins, edges, function, sqrt_s, weights_file, as_j
 
         from bumpstat.plotting.fit import plot_fit
 
-        fig = plot_fit(res, path=Path(plot))
-        plt.close(fig)
+        plt.close(plot_fit(res, path=plot))
+        info(f"wrote {plot}", quiet=quiet)

@@ -11,6 +11,12 @@ Definitions (sideband bins only, the SR is blinded):
 * ``ks_p_value`` -- Kolmogorov-Smirnov test of the normalised residuals (pulls)
   ``(n - mu) / sqrt(mu / s)`` against a standard normal.
 
+Gate (:data:`GOF_MIN_P`): a sideband fit whose deviance p-value is below ``min_gof_p`` (default
+``1e-3``) does not describe the sidebands, so its interpolation into the signal region is not
+trusted -- :func:`bumpstat.fit.bumphunt.bumphunt` then returns ``valid: False`` with the reason
+(:meth:`GoodnessOfFit.failure`), keeping the numbers for inspection. For background-only spectra
+drawn from the fit function the deviance p-value is uniform, so about 0.1% of them are flagged.
+
 Function choice (:func:`select_function`): fit the candidates from simplest to most complex and
 move to the next one only while it improves the fit significantly (p < ``alpha``) by Wilks'
 theorem (``Delta deviance ~ chi^2(Delta k)``) or the F-test
@@ -19,6 +25,8 @@ theorem (``Delta deviance ~ chi^2(Delta k)``) or the F-test
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,15 +35,33 @@ import numpy as np
 from scipy import stats
 
 from bumpstat.exceptions import InputError
-from bumpstat.fit.functions import SQRT_S, FitFunction
-from bumpstat.fit.sideband import SidebandFit, _bohm_zech_scale, fit_sideband
+from bumpstat.fit.base import SQRT_S, FitFunction
+from bumpstat.fit.cost import bohm_zech_scale
+from bumpstat.fit.minimise import FitWarning
+from bumpstat.fit.sideband import SidebandFit, fit_sideband
+from bumpstat.results import Result
+from bumpstat.serialize import jsonable
 
-__all__ = ["GoodnessOfFit", "goodness_of_fit", "NestedTest", "FunctionChoice", "select_function",
-           "compare_nested"]
+__all__ = [
+    "GOF_MIN_P",
+    "FunctionChoice",
+    "GoodnessOfFit",
+    "NestedTest",
+    "compare_nested",
+    "goodness_of_fit",
+    "pulls",
+    "select_function",
+]
+
+#: Smallest sideband deviance p-value of a trusted fit (``min_gof_p`` of
+#: :func:`bumpstat.fit.bumphunt.bumphunt`): below it the fit function does not describe the
+#: sidebands and the result is ``valid: False``. Background-only spectra drawn from the fit
+#: function are flagged at this rate (0.1%).
+GOF_MIN_P: float = 1e-3
 
 
-@dataclass(frozen=True)
-class GoodnessOfFit:
+@dataclass(frozen=True, repr=False)
+class GoodnessOfFit(Result):
     """Goodness-of-fit numbers of a sideband fit (sideband bins only).
 
     Attributes
@@ -65,23 +91,55 @@ class GoodnessOfFit:
     ks_p_value: float
     pulls: np.ndarray
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary."""
-        return {
-            "chi2": float(self.chi2),
-            "ndof": int(self.ndof),
-            "chi2_ndof": float(self.chi2_ndof),
-            "deviance": float(self.deviance),
-            "deviance_p_value": float(self.deviance_p_value),
-            "ks_statistic": float(self.ks_statistic),
-            "ks_p_value": float(self.ks_p_value),
-            "pulls": [float(v) for v in self.pulls],
-        }
+    def failure(self, min_p: float = GOF_MIN_P) -> str | None:
+        """Why the fit fails the gate ``deviance_p_value >= min_p``, or None if it passes.
+
+        >>> g = GoodnessOfFit(46.8 * 20, 20, 46.8, 1100.0, 2e-212, 0.5, 1e-9, np.zeros(30))
+        >>> g.failure()
+        'sideband goodness of fit fails: deviance p = 2e-212 < 0.001 (chi2/ndof = 46.8)'
+        >>> g.failure(0.0) is None
+        True
+        """
+        p = float(self.deviance_p_value)
+        if not p < float(min_p):
+            return None
+        text = f"{p:.2g}"
+        if p == 0.0:  # below the smallest float: mantissa and exponent from log10 p
+            log10_p = _log10_chi2_sf(float(self.deviance), int(self.ndof))
+            exp10 = math.floor(log10_p)
+            text = f"{10.0 ** (log10_p - exp10):.2g}e{exp10}"
+        return (f"sideband goodness of fit fails: deviance p = {text} < {float(min_p):g} "
+                f"(chi2/ndof = {float(self.chi2_ndof):.3g})")
+
+
+def _log10_chi2_sf(x: float, k: int) -> float:
+    """log10 of the chi^2(k) survival function at x, also where it underflows.
+
+    Uses ``Gamma(a, y) ~ y^(a-1) e^-y sum_n (a-1)...(a-n) / y^n`` (``a = k/2``, ``y = x/2``),
+    accurate to ~1e-12 relative when the p-value is below 1e-300 (``y > 690 >> a``).
+    """
+    with np.errstate(all="ignore"):
+        log_sf = float(stats.chi2.logsf(x, k))
+    if math.isfinite(log_sf) and log_sf > -690.0:
+        return log_sf / math.log(10.0)
+    a, y = 0.5 * k, 0.5 * x
+    term, series = 1.0, 1.0
+    for n in range(1, 30):
+        term *= (a - n) / y
+        series += term
+        if abs(term) < 1e-16:
+            break
+    log_sf = (a - 1.0) * math.log(y) - y - math.lgamma(a) + math.log(series)
+    return log_sf / math.log(10.0)
 
 
 def pulls(fit: SidebandFit) -> np.ndarray:
-    """Normalised residuals ``(n - mu) / sqrt(mu / s)`` for all bins (0 where mu = 0)."""
-    s = _bohm_zech_scale(fit.counts, fit.variances)
+    """Normalised residuals ``(n - mu) / sqrt(mu / s)`` for all bins (0 where mu = 0).
+
+    ``s`` is the Bohm-Zech scale of the cost (:func:`bumpstat.fit.cost.bohm_zech_scale` with
+    the sideband mask), 1 for an unweighted histogram.
+    """
+    s = bohm_zech_scale(fit.counts, fit.variances, ~fit.sr_bins)
     mu = np.asarray(fit.expected, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = (fit.counts - mu) / np.sqrt(mu / s)
@@ -118,9 +176,21 @@ def goodness_of_fit(fit: SidebandFit) -> GoodnessOfFit:
     )
 
 
-@dataclass(frozen=True)
-class NestedTest:
-    """Comparison of a simpler function with the next more complex one."""
+@dataclass(frozen=True, repr=False)
+class NestedTest(Result):
+    """Comparison of a simpler function with the next more complex one.
+
+    Attributes
+    ----------
+    simple, complex : str
+        The two function names.
+    statistic : float
+        Deviance difference (Wilks) or F statistic.
+    p_value : float
+        Probability of an improvement at least this large if the simpler function is right.
+    test : str
+        ``"wilks"`` or ``"ftest"``.
+    """
 
     simple: str
     complex: str
@@ -128,13 +198,9 @@ class NestedTest:
     p_value: float
     test: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"simple": self.simple, "complex": self.complex, "statistic": float(self.statistic),
-                "p_value": float(self.p_value), "test": self.test}
 
-
-@dataclass(frozen=True)
-class FunctionChoice:
+@dataclass(frozen=True, repr=False)
+class FunctionChoice(Result):
     """Result of :func:`select_function`.
 
     Attributes
@@ -158,7 +224,8 @@ class FunctionChoice:
     alpha: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """A summary per candidate (validity and goodness of fit, not every fit), and the tests."""
+        return jsonable({
             "chosen": self.chosen,
             "alpha": float(self.alpha),
             "functions": {
@@ -167,7 +234,7 @@ class FunctionChoice:
                 for k, f in self.fits.items()
             },
             "tests": [t.to_dict() for t in self.tests],
-        }
+        })
 
 
 def _nested_p(simple: SidebandFit, complex_: SidebandFit, test: str) -> tuple[float, float]:
@@ -220,10 +287,6 @@ def select_function(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, f
     alpha : float
         A more complex function is accepted when its improvement has p < alpha.
     """
-    import warnings
-
-    from bumpstat.fit.sideband import FitWarning
-
     fits = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from bumpstat.exceptions import InputError
+from bumpstat.fit.bumphunt import score_threshold
+from bumpstat.results import Result
 
 __all__ = ["SculptingResult", "equal_content_edges", "sculpting_chi2", "sculpting_curve"]
 
@@ -75,8 +77,8 @@ def sculpting_chi2(m: np.ndarray, selected: np.ndarray, *, n_bins: int = 300,
     return float(_chi2_ndof(_counts(m, edges), _counts(m[sel], edges)))
 
 
-@dataclass(frozen=True)
-class SculptingResult:
+@dataclass(frozen=True, repr=False)
+class SculptingResult(Result):
     """Sculpting metric as a function of the selection efficiency.
 
     Attributes
@@ -103,9 +105,12 @@ class SculptingResult:
     n_bins: int
     n_random: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (v if isinstance(v, int) else [float(x) for x in v])
-                for k, v in self.__dict__.items()}
+    def records(self) -> list[dict[str, Any]]:
+        """One row per selection efficiency."""
+        d = self.to_dict()
+        keys = ("eps_sel", "eps_actual", "chi2_ndof", "random_median", "random_lo", "random_hi")
+        return [{**{k: d[k][i] for k in keys}, "n_bins": self.n_bins, "n_random": self.n_random}
+                for i in range(len(d["eps_sel"]))]
 
 
 def sculpting_curve(m: np.ndarray, scores: np.ndarray, eps_sel: Sequence[float], *,
@@ -130,8 +135,6 @@ def sculpting_curve(m: np.ndarray, scores: np.ndarray, eps_sel: Sequence[float],
     seed : int or Generator
         Seed of the random selections.
     """
-    from bumpstat.fit.bumphunt import score_threshold
-
     m = np.asarray(m, dtype=float).ravel()
     scores = np.asarray(scores, dtype=float).ravel()
     if scores.shape != m.shape:

@@ -1,14 +1,12 @@
 """Sideband fit of a binned m spectrum: extended binned Poisson likelihood, SR bins masked.
 
-The likelihood is :class:`iminuit.cost.ExtendedBinnedNLL` with the model integrated over every
-bin (see :mod:`bumpstat.fit.functions`) and the signal-region bins masked. Weighted histograms
-are passed as (sum of weights, sum of weights squared); iminuit then uses the scaled Poisson
-likelihood of Bohm and Zech.
-
-Robustness: starting values come from a linear least-squares pre-fit of log counts; MIGRAD runs
-first with strategy 0 and an analytic gradient, then HESSE. If the minimum or the covariance is
-not valid, it retries (strategy 1, SIMPLEX + MIGRAD, the pre-fit start). A fit that still fails is
-returned with ``valid=False`` and a :class:`FitWarning` is emitted -- never silently.
+:func:`fit_sideband` builds the well-conditioned parametrisation of the fit function for the
+binning (:mod:`bumpstat.fit.functions`), the likelihood with the signal-region bins masked and
+its analytic Hessian (:mod:`bumpstat.fit.cost`), minimises it with retries
+(:mod:`bumpstat.fit.minimise`) and returns a :class:`SidebandFit`: parameters in the fit and the
+conventional parametrisation with their covariances, the fitted expectation in every bin and
+whether the fit can be trusted (``valid``, and ``reason`` when not; a :class:`FitWarning` is
+emitted for an invalid fit). Masses are in TeV, counts in events (sums of weights).
 
 >>> import numpy as np
 >>> from bumpstat.fit import make_edges, fit_sideband, get_function
@@ -16,184 +14,60 @@ returned with ``valid=False`` and a :class:`FitWarning` is emitted -- never sile
 >>> mu = get_function("dijet4").bin_integrals(edges, [1.0, 10.0, 5.0, 0.1])
 >>> counts = np.random.default_rng(1).poisson(mu / mu.sum() * 1e5).astype(float)
 >>> fit = fit_sideband(counts, edges, sr=(3.3, 3.7), function="dijet4")
->>> fit.valid, fit.ndof
-(True, 20)
+>>> fit.valid, fit.ndof, fit.reason
+(True, 20, None)
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from iminuit import Minuit
-from iminuit.cost import ExtendedBinnedNLL
 
-from bumpstat.exceptions import FitError, InputError, WindowError
-from bumpstat.fit.functions import SQRT_S, FitFunction, Parametrisation, get_function
+from bumpstat.exceptions import FitError, InputError
+from bumpstat.fit.base import SQRT_S, FitFunction, Parametrisation
+from bumpstat.fit.binning import sr_mask
+from bumpstat.fit.cost import cost_and_hessian
+from bumpstat.fit.functions import get_function
+from bumpstat.fit.minimise import FitWarning, minimise, minuit_ok
+from bumpstat.results import Result
 
-__all__ = [
-    "FitWarning",
-    "SidebandFit",
-    "fit_sideband",
-    "histogram",
-    "make_edges",
-    "log_uniform_edges",
-    "sr_mask",
-]
+__all__ = ["FitWarning", "SidebandFit", "fit_sideband"]
 
 
-class FitWarning(UserWarning):
-    """A fit did not converge or its covariance is not accurate (result has ``valid=False``)."""
-
-
-def log_uniform_edges(fit_range: tuple[float, float], bins: int) -> np.ndarray:
-    """``bins`` bins uniform in log m over ``fit_range`` (TeV), as in paper 004."""
-    lo, hi = _check_range(fit_range)
-    if int(bins) < 1:
-        raise InputError(f"number of bins must be >= 1, got {bins}")
-    return np.geomspace(lo, hi, int(bins) + 1)
-
-
-def make_edges(fit_range: tuple[float, float], bins: int,
-               sr: tuple[float, float] | None = None) -> np.ndarray:
-    """About ``bins`` log-uniform bins over ``fit_range`` with the SR edges as bin edges.
-
-    The bins are shared between lower sideband, SR and upper sideband in proportion to their
-    width in log m (at least one bin each), so every bin is close to the same log width and the
-    signal region is an exact union of bins.
-
-    >>> e = make_edges((2.8, 5.2), 30, sr=(3.3, 3.7))
-    >>> len(e) - 1, bool(np.isclose(e, 3.3).any() and np.isclose(e, 3.7).any())
-    (30, True)
-    """
-    lo, hi = _check_range(fit_range)
-    bins = int(bins)
-    if sr is None:
-        return log_uniform_edges((lo, hi), bins)
-    s_lo, s_hi = _check_sr(sr, (lo, hi))
-    pieces = [(lo, s_lo), (s_lo, s_hi), (s_hi, hi)]
-    pieces = [(a, b) for a, b in pieces if b > a * (1 + 1e-12)]
-    if bins < len(pieces):
-        raise InputError(f"need at least {len(pieces)} bins for the sidebands and SR, got {bins}")
-    logw = np.array([math.log(b / a) for a, b in pieces])
-    raw = logw / logw.sum() * bins
-    n = np.maximum(np.floor(raw).astype(int), 1)
-    while n.sum() < bins:
-        n[np.argmax(raw - n)] += 1
-    while n.sum() > bins:
-        i = np.argmax(np.where(n > 1, n - raw, -np.inf))
-        n[i] -= 1
-    parts = [np.geomspace(a, b, k + 1)[:-1] for (a, b), k in zip(pieces, n, strict=True)]
-    return np.concatenate(parts + [np.array([hi])])
-
-
-def _check_range(fit_range) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in fit_range)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"fit range must be (low, high) in TeV, got {fit_range!r}") from exc
-    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
-        raise InputError(f"fit range must satisfy 0 < low < high (TeV), got ({lo}, {hi})")
-    return lo, hi
-
-
-def _check_sr(sr, fit_range) -> tuple[float, float]:
-    try:
-        s_lo, s_hi = (float(v) for v in sr)
-    except (TypeError, ValueError) as exc:
-        raise WindowError(f"signal region must be (low, high) in TeV, got {sr!r}") from exc
-    lo, hi = fit_range
-    if not (np.isfinite(s_lo) and np.isfinite(s_hi) and s_lo < s_hi):
-        raise WindowError(f"signal region ({s_lo}, {s_hi}) TeV must have low < high")
-    if s_lo < lo or s_hi > hi or (s_lo <= lo and s_hi >= hi):
-        raise WindowError(
-            f"signal region ({s_lo}, {s_hi}) TeV must lie inside the fit range ({lo}, {hi}) TeV "
-            "and leave a sideband"
-        )
-    return s_lo, s_hi
-
-
-def sr_mask(edges: np.ndarray, sr: tuple[float, float]) -> np.ndarray:
-    """Boolean mask of the bins forming the SR; the SR edges must be bin edges.
-
-    Raises :class:`~bumpstat.exceptions.WindowError` naming the nearest edges otherwise.
-    """
-    edges = np.asarray(edges, dtype=float)
-    s_lo, s_hi = _check_sr(sr, (edges[0], edges[-1]))
-    tol = 1e-9 * max(1.0, abs(edges[-1]))
-    idx = []
-    for v in (s_lo, s_hi):
-        i = int(np.argmin(np.abs(edges - v)))
-        if abs(edges[i] - v) > tol:
-            raise WindowError(
-                f"signal-region edge {v} TeV is not a bin edge; nearest edges are "
-                f"{edges[max(i - 1, 0)]:.6g}, {edges[i]:.6g}, "
-                f"{edges[min(i + 1, len(edges) - 1)]:.6g} TeV "
-                "(use make_edges(fit_range, bins, sr) to align them)"
-            )
-        idx.append(i)
-    mask = np.zeros(len(edges) - 1, bool)
-    mask[idx[0] : idx[1]] = True
-    return mask
-
-
-def histogram(m: np.ndarray, edges: np.ndarray, *,
-              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Histogram ``m`` (TeV) with boost-histogram; returns (counts, variances or None).
-
-    Events outside the edges are not counted (they are outside the fit range by definition).
-    """
-    import boost_histogram as bh
-
-    m = np.asarray(m, dtype=float).ravel()
-    if not np.all(np.isfinite(m)):
-        raise InputError(f"m contains {int(np.sum(~np.isfinite(m)))} non-finite values")
-    axis = bh.axis.Variable(np.asarray(edges, dtype=float))
-    if weights is None:
-        h = bh.Histogram(axis, storage=bh.storage.Double())
-        h.fill(m)
-        return h.values().astype(float), None
-    w = np.asarray(weights, dtype=float).ravel()
-    if w.shape != m.shape:
-        raise InputError(f"weights have {w.size} entries but m has {m.size}")
-    if not np.all(np.isfinite(w)):
-        raise InputError("weights contain non-finite values")
-    h = bh.Histogram(axis, storage=bh.storage.Weight())
-    h.fill(m, weight=w)
-    return h.values().astype(float), h.variances().astype(float)
-
-
-@dataclass(frozen=True)
-class SidebandFit:
+@dataclass(frozen=True, repr=False)
+class SidebandFit(Result):
     """Result of a sideband fit.
 
     Attributes
     ----------
     function : str
         Fit function name.
-    edges : ndarray
+    edges : ndarray (n_bins + 1,)
         Bin edges in TeV.
-    counts, variances : ndarray
-        Observed (weighted) counts per bin; variances (sum of w^2) or None if unweighted.
-    sr_bins : ndarray of bool
+    counts : ndarray (n_bins,)
+        Observed counts (sums of weights) per bin, events.
+    variances : ndarray (n_bins,) or None
+        Sums of squared weights per bin; None if unweighted.
+    sr_bins : ndarray of bool (n_bins,)
         Bins masked out of the fit (the signal region).
     sr : (float, float) or None
         Signal region in TeV.
     parameters : dict
-        Conventional parameters (``p0``... ; ``p0`` in events per TeV for the dijet functions).
+        Conventional parameters (``p0`` in events per TeV for the dijet functions, the others
+        dimensionless).
     parameter_errors : dict
         Their standard errors (from the transformed covariance).
-    covariance : ndarray
+    covariance : ndarray (k, k)
         Covariance of the conventional parameters (Jacobian-transformed).
     parameters_fit, errors_fit : dict
-        Fitted values and errors in the well-conditioned fit parametrisation.
-    covariance_fit : ndarray
+        Fitted values and errors in the well-conditioned fit parametrisation (``norm`` in
+        events).
+    covariance_fit : ndarray (k, k)
         Covariance of the fit parameters (HESSE).
-    expected : ndarray
-        Fitted expected counts per bin (all bins, including the SR).
+    expected : ndarray (n_bins,)
+        Fitted expected counts per bin (all bins, including the SR), events.
     fval : float
         Poisson deviance of the sidebands at the minimum (iminuit's ExtendedBinnedNLL value).
     ndof : int
@@ -206,8 +80,10 @@ class SidebandFit:
         Number of minimisation attempts used.
     nfcn : int
         Number of function calls of the successful (or last) attempt.
-    message : str
-        Empty when valid, otherwise what went wrong.
+    reason : str or None
+        None when valid, otherwise what went wrong.
+    parametrisation : Parametrisation or None
+        The fit parametrisation (reused by pseudo-experiments; not serialised).
     """
 
     function: str
@@ -230,8 +106,9 @@ class SidebandFit:
     covariance_accurate: bool
     n_attempts: int
     nfcn: int
-    message: str = ""
-    parametrisation: Parametrisation | None = field(default=None, repr=False, compare=False)
+    reason: str | None = None
+    parametrisation: Parametrisation | None = field(default=None, repr=False, compare=False,
+                                                    metadata={"json": False})
 
     @property
     def q(self) -> np.ndarray:
@@ -242,202 +119,6 @@ class SidebandFit:
     def sideband_bins(self) -> np.ndarray:
         """Mask of the bins used in the fit."""
         return ~self.sr_bins
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (plain floats and lists)."""
-        return {
-            "function": self.function,
-            "edges": [float(v) for v in self.edges],
-            "counts": [float(v) for v in self.counts],
-            "sr_bins": [bool(v) for v in self.sr_bins],
-            "sr": None if self.sr is None else list(self.sr),
-            "parameters": {k: float(v) for k, v in self.parameters.items()},
-            "parameter_errors": {k: float(v) for k, v in self.parameter_errors.items()},
-            "covariance": np.asarray(self.covariance, dtype=float).tolist(),
-            "parameters_fit": {k: float(v) for k, v in self.parameters_fit.items()},
-            "errors_fit": {k: float(v) for k, v in self.errors_fit.items()},
-            "covariance_fit": np.asarray(self.covariance_fit, dtype=float).tolist(),
-            "expected": [float(v) for v in self.expected],
-            "fval": float(self.fval),
-            "ndof": int(self.ndof),
-            "valid": bool(self.valid),
-            "migrad_valid": bool(self.migrad_valid),
-            "covariance_accurate": bool(self.covariance_accurate),
-            "n_attempts": int(self.n_attempts),
-            "nfcn": int(self.nfcn),
-            "message": self.message,
-        }
-
-
-def _cdf_model(par: Parametrisation, index: np.ndarray | None = None):
-    """Scaled-CDF model and gradient for ExtendedBinnedNLL from per-bin integrals.
-
-    ``index`` selects which cumulative edges the cost sees (to merge bins, e.g. the SR).
-    """
-
-    def cdf(xe, *q):
-        c = np.concatenate([[0.0], np.cumsum(par.bin_integrals(np.asarray(q)))])
-        return c if index is None else c[index]
-
-    def grad(xe, *q):
-        g = par.bin_integrals_grad(np.asarray(q))
-        c = np.concatenate([np.zeros((g.shape[0], 1)), np.cumsum(g, axis=1)], axis=1)
-        return c if index is None else c[:, index]
-
-    has_grad = par.bin_integrals_grad(np.asarray(par.start, dtype=float)) is not None
-    return cdf, (grad if has_grad else None)
-
-
-def _data(counts: np.ndarray, variances: np.ndarray | None) -> np.ndarray:
-    if variances is None:
-        return counts
-    return np.column_stack([counts, variances])
-
-
-def make_cost(par: Parametrisation, counts: np.ndarray, edges: np.ndarray,
-              variances: np.ndarray | None, mask: np.ndarray | None,
-              index: np.ndarray | None = None) -> ExtendedBinnedNLL:
-    """ExtendedBinnedNLL on the given bins (``mask`` True = used).
-
-    ``index`` selects a subset of the cumulative edges (``edges[index]``) to merge bins;
-    ``counts``/``variances``/``mask`` then refer to the merged bins.
-    """
-    cdf, grad = _cdf_model(par, index)
-    xe = edges if index is None else edges[index]
-    cost = ExtendedBinnedNLL(_data(counts, variances), xe, cdf, grad=grad, name=par.names)
-    if mask is not None:
-        cost.mask = mask
-    return cost
-
-
-def _bohm_zech_scale(counts: np.ndarray, variances: np.ndarray | None) -> np.ndarray:
-    """Per-bin scale n/var of the scaled Poisson likelihood, as iminuit computes it."""
-    if variances is None:
-        return np.ones_like(counts)
-    s = np.zeros_like(counts)
-    ok = variances > 0
-    s[ok] = np.abs(counts[ok]) / variances[ok]
-    s[~ok] = np.median(s[ok]) if ok.any() else 1.0
-    return s
-
-
-def make_hessian(par: Parametrisation, counts: np.ndarray, variances: np.ndarray | None,
-                 mask: np.ndarray | None, index: np.ndarray | None = None):
-    """Analytic Hessian of the cost made by :func:`make_cost` (None if the model has none).
-
-    For the deviance ``D = 2 sum s (mu - n + n ln(n/mu))`` it is
-    ``2 sum s [ (n / mu^2) dmu dmu^T + (1 - n/mu) d2mu ]``.
-    """
-    q0 = np.asarray(par.start, dtype=float)
-    if par.bin_integrals_hess(q0) is None or par.bin_integrals_grad(q0) is None:
-        return None
-    scale = _bohm_zech_scale(counts, variances)
-    use = np.ones(counts.size, bool) if mask is None else np.asarray(mask, bool)
-    n, s = counts[use], scale[use]
-
-    def agg(a):
-        if index is None:
-            return a[..., use]
-        c = np.concatenate([np.zeros(a.shape[:-1] + (1,)), np.cumsum(a, axis=-1)], axis=-1)
-        return np.diff(c[..., index], axis=-1)[..., use]
-
-    def hess(*q):
-        q = np.asarray(q, dtype=float)
-        mu = agg(par.bin_integrals(q))
-        g = agg(par.bin_integrals_grad(q))
-        h = agg(par.bin_integrals_hess(q))
-        r = n / mu
-        return 2.0 * (np.einsum("b,jb,lb->jl", s * r / mu, g, g)
-                      + np.einsum("b,jlb->jl", s * (1 - r), h))
-
-    return hess
-
-
-def minimise(cost, par: Parametrisation, start: np.ndarray, *, strategy: int = 0,
-             retries: bool = True, hessian=None, hesse: bool = True) -> tuple[Minuit, int, str]:
-    """Run MIGRAD (+ HESSE) with retries; returns (minuit, n_attempts, message)."""
-    attempts = 0
-    msg = ""
-    starts = [np.asarray(start, dtype=float)]
-    if retries and not np.allclose(starts[0], par.start):
-        starts.append(np.asarray(par.start, dtype=float))
-    m = None
-    for s in starts:
-        for mode in ("plain", "strategy1", "simplex") if retries else ("plain",):
-            attempts += 1
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if mode == "plain" or m is None:
-                    m = Minuit(cost, *s, name=par.names, hessian=hessian)
-                    m.errors = par.errors
-                    for name, lim in zip(par.names, par.limits, strict=True):
-                        if lim != (None, None):
-                            m.limits[name] = lim
-                    m.strategy = strategy
-                    m.migrad()
-                elif mode == "strategy1":
-                    m.strategy = 1
-                    m.migrad()
-                else:
-                    m.simplex().migrad()
-                if m.fmin.is_valid and hesse:
-                    m.hesse()
-            ok = _minuit_ok(m) if hesse else bool(m.fmin.is_valid and np.isfinite(m.fval))
-            if ok:
-                return m, attempts, ""
-            msg = _describe(m)
-    assert m is not None
-    return m, attempts, msg
-
-
-def _minuit_ok(m: Minuit) -> bool:
-    fm = m.fmin
-    if fm is None or not fm.is_valid or not fm.has_accurate_covar:
-        return False
-    if m.covariance is None:
-        return False
-    cov = np.asarray(m.covariance)
-    ok = bool(np.all(np.isfinite(m.values)) and np.all(np.isfinite(cov))
-              and np.all(np.diag(cov) > 0) and np.isfinite(fm.fval))
-    return ok and _max_correlation(cov) < MAX_CORRELATION
-
-
-#: Fits whose parameters correlate more than this are reported invalid (degenerate model).
-MAX_CORRELATION = 0.99999
-
-
-def _max_correlation(cov: np.ndarray) -> float:
-    if cov.shape[0] < 2:
-        return 0.0
-    if np.any(np.diag(cov) <= 0):
-        return 1.0
-    d = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(d, d)
-    return float(np.max(np.abs(corr[~np.eye(len(d), dtype=bool)])))
-
-
-def _describe(m: Minuit) -> str:
-    fm = m.fmin
-    if fm is None:
-        return "minimisation did not run"
-    bits = []
-    if not fm.is_valid:
-        bits.append("MIGRAD did not converge")
-        if fm.has_reached_call_limit:
-            bits.append("call limit reached")
-        if fm.is_above_max_edm:
-            bits.append(f"EDM {fm.edm:.3g} above goal")
-        if not np.isfinite(fm.fval):
-            bits.append("non-finite likelihood")
-    if not fm.has_accurate_covar:
-        bits.append("covariance not accurate")
-    if fm.has_parameters_at_limit:
-        bits.append("parameter at limit")
-    if m.covariance is not None and np.all(np.isfinite(np.asarray(m.covariance))):
-        c = _max_correlation(np.asarray(m.covariance))
-        if c >= MAX_CORRELATION:
-            bits.append(f"parameters degenerate (|correlation| = {c:.6f})")
-    return "; ".join(bits) or "non-finite result"
 
 
 def fit_sideband(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, float] | None,
@@ -457,8 +138,8 @@ def fit_sideband(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, floa
         Signal region in TeV, masked in the fit; None fits all bins.
     function : str or FitFunction
         ``dijet3``, ``dijet4`` (default), ``dijet5``, ``linear`` or a custom function.
-    variances : array, optional
-        Sums of squared weights per bin for weighted histograms.
+    variances : array (n_bins,), optional
+        Sums of squared weights per bin for weighted histograms (scaled Poisson likelihood).
     sqrt_s : float
         Centre-of-mass energy in TeV for the dijet functions.
     start : array, optional
@@ -477,7 +158,9 @@ def fit_sideband(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, floa
     Raises
     ------
     FitError
-        Empty sidebands, fewer sideband bins than parameters, negative counts.
+        Empty sidebands, no degree of freedom left, a model not finite at its start.
+    InputError
+        Non-finite or negative counts, shapes that do not match the edges.
     """
     edges = np.asarray(edges, dtype=float)
     counts = np.asarray(counts, dtype=float)
@@ -511,15 +194,15 @@ def fit_sideband(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, floa
     if not np.all(np.isfinite(mu0)):
         raise FitError(f"{func.name}: the model is not finite at the starting parameters "
                        f"{dict(zip(par.names, map(float, q0), strict=True))} over the fit range")
-    cost = make_cost(par, counts, edges, variances, sb)
-    hess = make_hessian(par, counts, variances, sb)
-    m, attempts, msg = minimise(cost, par, q0, strategy=strategy, hessian=hess)
+    cost, hess = cost_and_hessian(par, counts, edges, variances, sb)
+    m, attempts, reason = minimise(cost, par, q0, strategy=strategy, hessian=hess)
     sr_t = None if sr is None else (float(sr[0]), float(sr[1]))
-    return _result(func, par, m, counts, variances, edges, srb, sr_t, attempts, msg, warn)
+    return _result(func, par, m, counts, variances, edges, srb, sr_t, attempts, reason, warn)
 
 
-def _result(func, par, m, counts, variances, edges, srb, sr, attempts, msg, warn) -> SidebandFit:
-    valid = _minuit_ok(m)
+def _result(func, par, m, counts, variances, edges, srb, sr, attempts, reason,
+            warn) -> SidebandFit:
+    valid = minuit_ok(m)
     q = np.array(m.values)
     k = len(q)
     cov_fit = np.array(m.covariance) if m.covariance is not None else np.full((k, k), np.nan)
@@ -530,9 +213,9 @@ def _result(func, par, m, counts, variances, edges, srb, sr, attempts, msg, warn
         expected = par.bin_integrals(q)
     if not (np.all(np.isfinite(p)) and np.all(np.isfinite(expected))):
         valid = False
-        msg = msg or "non-finite parameters or prediction"
+        reason = reason or "non-finite parameters or prediction"
     if not valid and warn:
-        warnings.warn(f"{func.name} sideband fit is not valid: {msg}", FitWarning, stacklevel=3)
+        warnings.warn(f"{func.name} sideband fit is not valid: {reason}", FitWarning, stacklevel=3)
     names = func.param_names
     return SidebandFit(
         function=func.name,
@@ -555,6 +238,6 @@ def _result(func, par, m, counts, variances, edges, srb, sr, attempts, msg, warn
         covariance_accurate=bool(m.fmin is not None and m.fmin.has_accurate_covar),
         n_attempts=attempts,
         nfcn=int(m.nfcn),
-        message="" if valid else msg,
+        reason=None if valid else reason,
         parametrisation=par,
     )

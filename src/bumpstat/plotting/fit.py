@@ -1,5 +1,9 @@
 """Plots of the fit-based bump hunt: spectrum with fit, SR band and pull panel (paper 004
-Fig. 6/11), and the sculpting curve (paper 001 Fig. 6)."""
+Fig. 6/11), and the sculpting curve (paper 001 Fig. 6).
+
+Both take ``ax=None`` and return the figure; they save only when given a path, atomically
+(:func:`bumpstat.plotting.style.finish`).
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,11 @@ def _fit_arrays(result: Any) -> dict[str, Any]:
     if hasattr(result, "bins"):  # BumpHuntResult
         return {"edges": np.asarray(result.bins), "counts": np.asarray(result.counts),
                 "expected": np.asarray(result.expected), "sr": result.sr,
-                "function": result.function, "z": result.z, "chi2_ndof": result.chi2_ndof}
+                "function": result.function, "z": result.z, "chi2_ndof": result.chi2_ndof,
+                "valid": result.valid}
     return {"edges": np.asarray(result.edges), "counts": np.asarray(result.counts),
             "expected": np.asarray(result.expected), "sr": result.sr,
-            "function": result.function, "z": None, "chi2_ndof": None}
+            "function": result.function, "z": None, "chi2_ndof": None, "valid": result.valid}
 
 
 def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
@@ -37,7 +42,7 @@ def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
     ax : (Axes, Axes) or Axes, optional
         Main and pull axes; a single Axes draws the spectrum only. New figure if None.
     path : str or Path, optional
-        Save the figure there.
+        Save the figure there (atomically; the format follows the suffix).
     title : str, optional
         Axes title.
 
@@ -78,6 +83,8 @@ def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
             info.append(f"Z = {d['z']:.2f}")
         if d["chi2_ndof"] is not None:
             info.append(f"$\\chi^2$/ndof = {d['chi2_ndof']:.2f}")
+        if not d["valid"]:
+            info.append("not valid")
         a0.legend(title=", ".join(info) if info else None, fontsize="small")
         if title:
             a0.set_title(title)

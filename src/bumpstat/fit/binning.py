@@ -1,0 +1,188 @@
+"""Binning of the m spectrum: log-uniform edges with the signal region aligned, histograms.
+
+Paper 004 fits 30 bins uniform in log m over [2.8, 5.2] TeV (:func:`log_uniform_edges`).
+:func:`make_edges` shares about that many log-uniform bins between the lower sideband, the
+signal region (SR) and the upper sideband, so that the SR is an exact union of bins;
+:func:`sr_mask` marks those bins and :func:`histogram` fills (weighted) counts with
+boost-histogram. All masses are in TeV.
+
+>>> edges = make_edges((2.8, 5.2), 30, sr=(3.3, 3.7))
+>>> len(edges) - 1, int(sr_mask(edges, (3.3, 3.7)).sum())
+(30, 6)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from bumpstat.exceptions import InputError, WindowError
+
+__all__ = [
+    "check_range",
+    "check_sr",
+    "histogram",
+    "log_uniform_edges",
+    "make_edges",
+    "sr_mask",
+]
+
+
+def check_range(fit_range: Any) -> tuple[float, float]:
+    """``fit_range`` as ``(low, high)`` floats in TeV; InputError unless ``0 < low < high``."""
+    try:
+        lo, hi = (float(v) for v in fit_range)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"fit range must be (low, high) in TeV, got {fit_range!r}") from exc
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
+        raise InputError(f"fit range must satisfy 0 < low < high (TeV), got ({lo}, {hi})")
+    return lo, hi
+
+
+def check_sr(sr: Any, fit_range: tuple[float, float]) -> tuple[float, float]:
+    """``sr`` as ``(low, high)`` in TeV, inside ``fit_range`` and leaving a sideband.
+
+    Raises :class:`~bumpstat.exceptions.WindowError` otherwise.
+    """
+    try:
+        s_lo, s_hi = (float(v) for v in sr)
+    except (TypeError, ValueError) as exc:
+        raise WindowError(f"signal region must be (low, high) in TeV, got {sr!r}") from exc
+    lo, hi = fit_range
+    if not (np.isfinite(s_lo) and np.isfinite(s_hi) and s_lo < s_hi):
+        raise WindowError(f"signal region ({s_lo}, {s_hi}) TeV must have low < high")
+    if s_lo < lo or s_hi > hi or (s_lo <= lo and s_hi >= hi):
+        raise WindowError(
+            f"signal region ({s_lo}, {s_hi}) TeV must lie inside the fit range ({lo}, {hi}) TeV "
+            "and leave a sideband"
+        )
+    return s_lo, s_hi
+
+
+def log_uniform_edges(fit_range: tuple[float, float], bins: int) -> np.ndarray:
+    """``bins`` bins uniform in log m over ``fit_range`` (TeV), as in paper 004.
+
+    Returns
+    -------
+    ndarray (bins + 1,)
+        Bin edges in TeV.
+    """
+    lo, hi = check_range(fit_range)
+    if int(bins) < 1:
+        raise InputError(f"number of bins must be >= 1, got {bins}")
+    return np.geomspace(lo, hi, int(bins) + 1)
+
+
+def make_edges(fit_range: tuple[float, float], bins: int,
+               sr: tuple[float, float] | None = None) -> np.ndarray:
+    """About ``bins`` log-uniform bins over ``fit_range`` with the SR edges as bin edges.
+
+    The bins are shared between lower sideband, SR and upper sideband in proportion to their
+    width in log m (at least one bin each), so every bin is close to the same log width and the
+    signal region is an exact union of bins.
+
+    Parameters
+    ----------
+    fit_range : (float, float)
+        Fit range in TeV.
+    bins : int
+        Number of bins.
+    sr : (float, float), optional
+        Signal region in TeV; without it the edges are :func:`log_uniform_edges`.
+
+    Returns
+    -------
+    ndarray (bins + 1,)
+        Bin edges in TeV.
+
+    >>> e = make_edges((2.8, 5.2), 30, sr=(3.3, 3.7))
+    >>> len(e) - 1, bool(np.isclose(e, 3.3).any() and np.isclose(e, 3.7).any())
+    (30, True)
+    """
+    lo, hi = check_range(fit_range)
+    bins = int(bins)
+    if sr is None:
+        return log_uniform_edges((lo, hi), bins)
+    s_lo, s_hi = check_sr(sr, (lo, hi))
+    pieces = [(lo, s_lo), (s_lo, s_hi), (s_hi, hi)]
+    pieces = [(a, b) for a, b in pieces if b > a * (1 + 1e-12)]
+    if bins < len(pieces):
+        raise InputError(f"need at least {len(pieces)} bins for the sidebands and SR, got {bins}")
+    logw = np.array([math.log(b / a) for a, b in pieces])
+    raw = logw / logw.sum() * bins
+    n = np.maximum(np.floor(raw).astype(int), 1)
+    while n.sum() < bins:
+        n[np.argmax(raw - n)] += 1
+    while n.sum() > bins:
+        i = np.argmax(np.where(n > 1, n - raw, -np.inf))
+        n[i] -= 1
+    parts = [np.geomspace(a, b, k + 1)[:-1] for (a, b), k in zip(pieces, n, strict=True)]
+    return np.concatenate(parts + [np.array([hi])])
+
+
+def sr_mask(edges: np.ndarray, sr: tuple[float, float]) -> np.ndarray:
+    """Boolean mask of the bins forming the SR; the SR edges (TeV) must be bin edges.
+
+    Raises :class:`~bumpstat.exceptions.WindowError` naming the nearest edges otherwise.
+    """
+    edges = np.asarray(edges, dtype=float)
+    s_lo, s_hi = check_sr(sr, (edges[0], edges[-1]))
+    tol = 1e-9 * max(1.0, abs(edges[-1]))
+    idx = []
+    for v in (s_lo, s_hi):
+        i = int(np.argmin(np.abs(edges - v)))
+        if abs(edges[i] - v) > tol:
+            raise WindowError(
+                f"signal-region edge {v} TeV is not a bin edge; nearest edges are "
+                f"{edges[max(i - 1, 0)]:.6g}, {edges[i]:.6g}, "
+                f"{edges[min(i + 1, len(edges) - 1)]:.6g} TeV "
+                "(use make_edges(fit_range, bins, sr) to align them)"
+            )
+        idx.append(i)
+    mask = np.zeros(len(edges) - 1, bool)
+    mask[idx[0] : idx[1]] = True
+    return mask
+
+
+def histogram(m: np.ndarray, edges: np.ndarray, *,
+              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Histogram ``m`` (TeV) with boost-histogram.
+
+    Events outside the edges are not counted (they are outside the fit range by definition).
+
+    Parameters
+    ----------
+    m : array (N,)
+        Resonant variable in TeV.
+    edges : array (n_bins + 1,)
+        Bin edges in TeV.
+    weights : array (N,), optional
+        Event weights.
+
+    Returns
+    -------
+    counts : ndarray (n_bins,)
+        Events (sum of weights) per bin.
+    variances : ndarray (n_bins,) or None
+        Sum of squared weights per bin; None without weights.
+    """
+    import boost_histogram as bh
+
+    m = np.asarray(m, dtype=float).ravel()
+    if not np.all(np.isfinite(m)):
+        raise InputError(f"m contains {int(np.sum(~np.isfinite(m)))} non-finite values")
+    axis = bh.axis.Variable(np.asarray(edges, dtype=float))
+    if weights is None:
+        h = bh.Histogram(axis, storage=bh.storage.Double())
+        h.fill(m)
+        return h.values().astype(float), None
+    w = np.asarray(weights, dtype=float).ravel()
+    if w.shape != m.shape:
+        raise InputError(f"weights have {w.size} entries but m has {m.size}")
+    if not np.all(np.isfinite(w)):
+        raise InputError("weights contain non-finite values")
+    h = bh.Histogram(axis, storage=bh.storage.Weight())
+    h.fill(m, weight=w)
+    return h.values().astype(float), h.variances().astype(float)
