@@ -28,8 +28,11 @@ __all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "EventSet", "WindowScores", "ScoreFi
 SCHEMA_NAME = "bumpstat-scores"
 SCHEMA_VERSION = 1
 
-#: Fields of an event set, in file order, with their required dtype kind.
-EVENT_FIELDS = ("scores", "m", "weight", "label", "fold")
+#: Fields of an event set, in file order.
+EVENT_FIELDS = ("scores", "m", "weight", "label", "fold", "event_id")
+
+#: Allowed range of the fold index (-1: not used in training, scored by all folds).
+FOLD_RANGE = (-1, 32_767)
 
 
 def _where(source: str | None, window: str | None, part: str | None, name: str) -> str:
@@ -52,6 +55,51 @@ def _check_finite(a: np.ndarray, where: str) -> None:
         )
 
 
+def _real(raw: np.ndarray, where: str) -> np.ndarray:
+    """``raw`` as float64 if it holds real numbers (int or float); else ScoreFileError."""
+    if raw.dtype.kind not in "iuf":
+        kind = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes",
+                "O": "Python objects"}.get(raw.dtype.kind, f"dtype {raw.dtype}")
+        raise ScoreFileError(f"{where}: expected real numbers, found {kind}")
+    return raw.astype(np.float64)
+
+
+def _integers(raw: np.ndarray, where: str, lo: int, hi: int, what: str) -> np.ndarray:
+    """Integer values in [lo, hi], checked on the values before any cast."""
+    if raw.dtype.kind == "f":
+        if not np.all(np.isfinite(raw) & (raw == np.round(raw))):
+            raise ScoreFileError(f"{where}: expected integers, found non-integer values")
+    elif raw.dtype.kind not in "iu":
+        raise ScoreFileError(f"{where}: expected integers, found dtype {raw.dtype}")
+    if raw.size and (raw.min() < lo or raw.max() > hi):
+        bad = raw[(raw < lo) | (raw > hi)]
+        raise ScoreFileError(f"{where}: {what} must lie in [{lo}, {hi}], found "
+                             f"{np.unique(bad)[:5].tolist()}")
+    return raw.astype(np.int64)
+
+
+def _checked_field(name: str, raw: np.ndarray, where: str) -> np.ndarray:
+    """Validate one optional per-event field on its values, then cast to its dtype."""
+    if name in ("m", "weight"):
+        arr = _real(raw, where)
+        _check_finite(arr, where)
+        if name == "weight" and (arr < 0).any():
+            raise ScoreFileError(f"{where}: {int((arr < 0).sum())} negative weight(s)")
+        if name == "m" and (arr <= 0).any():
+            raise ScoreFileError(f"{where}: {int((arr <= 0).sum())} non-positive mass(es)")
+        return arr
+    if name == "label":
+        arr = _integers(raw, where, 0, 1, "labels (0 = background, 1 = signal)")
+        return arr.astype(np.int8)
+    if name == "fold":
+        return _integers(raw, where, *FOLD_RANGE, "fold indices").astype(np.int16)
+    arr = _integers(raw, where, -(2**63), 2**63 - 1, "event ids")
+    if np.unique(arr).size != arr.size:
+        raise ScoreFileError(f"{where}: event ids must be unique within the sample, "
+                             f"{arr.size - np.unique(arr).size} repeated")
+    return arr
+
+
 @dataclass(frozen=True)
 class EventSet:
     """One sample of events in one window.
@@ -67,7 +115,12 @@ class EventSet:
     label : array, shape (n,), optional
         Truth label, 1 = signal, 0 = background.
     fold : array, shape (n,), optional
-        k-fold index of the classifier that scored the event.
+        k-fold index of the classifier that scored the event (-1: not used in training).
+    event_id : array, shape (n,), optional
+        Integer identifier of the event, unique within this sample. The same id in the data
+        (template) of two windows of one file is the same event; data ids and template ids are
+        separate spaces. Lets the global significance reproduce the correlations of
+        overlapping windows.
     """
 
     scores: np.ndarray
@@ -75,12 +128,13 @@ class EventSet:
     weight: np.ndarray | None = None
     label: np.ndarray | None = None
     fold: np.ndarray | None = None
+    event_id: np.ndarray | None = None
 
     def validated(
         self, *, source: str | None = None, window: str | None = None, part: str = "data"
     ) -> EventSet:
         """Return a copy with canonical dtypes and shapes, or raise :class:`ScoreFileError`."""
-        s = np.asarray(self.scores, dtype=np.float64)
+        s = _real(np.asarray(self.scores), _where(source, window, part, "scores"))
         if s.ndim == 1:
             s = s[None, :]
         if s.ndim != 2:
@@ -95,8 +149,7 @@ class EventSet:
         _check_finite(s, _where(source, window, part, "scores"))
         n = s.shape[1]
         out: dict[str, np.ndarray | None] = {"scores": s}
-        for name, dtype in (("m", np.float64), ("weight", np.float64), ("label", np.int8),
-                            ("fold", np.int16)):
+        for name in EVENT_FIELDS[1:]:
             v = getattr(self, name)
             if v is None:
                 out[name] = None
@@ -108,23 +161,7 @@ class EventSet:
                     f"{where}: expected shape ({n},) to match {n} events in '{part}/scores', "
                     f"got {raw.shape}"
                 )
-            if name in ("m", "weight"):
-                arr = raw.astype(np.float64)
-                _check_finite(arr, where)
-                if name == "weight" and (arr < 0).any():
-                    raise ScoreFileError(f"{where}: {int((arr < 0).sum())} negative weight(s)")
-                if name == "m" and (arr <= 0).any():
-                    raise ScoreFileError(f"{where}: {int((arr <= 0).sum())} non-positive mass(es)")
-            else:
-                if raw.dtype.kind == "f" and not np.all(np.isfinite(raw) & (raw == np.round(raw))):
-                    raise ScoreFileError(f"{where}: expected integers, found non-integer values")
-                arr = raw.astype(dtype)
-                if name == "label" and not np.isin(arr, (0, 1)).all():
-                    raise ScoreFileError(
-                        f"{where}: labels must be 0 (background) or 1 (signal), found "
-                        f"{sorted(set(np.unique(arr).tolist()) - {0, 1})[:5]}"
-                    )
-            out[name] = arr
+            out[name] = _checked_field(name, raw, where)
         return EventSet(**out)  # type: ignore[arg-type]
 
     @property
@@ -146,7 +183,7 @@ class EventSet:
         return EventSet(
             scores=self.scores[:, mask],
             **{k: (None if getattr(self, k) is None else getattr(self, k)[mask])
-               for k in ("m", "weight", "label", "fold")},
+               for k in EVENT_FIELDS[1:]},
         )
 
     def present_fields(self) -> tuple[str, ...]:
