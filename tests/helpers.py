@@ -42,3 +42,48 @@ def toy_range_score_file(*, n_data=60_000, n_template=20_000, n_runs=1, seed=0, 
         out.append(WindowScores(w, EventSet(d, m=m), EventSet(rng.normal(0, 1, (n_runs,
                                                                             n_template)))))
     return ScoreFile(tuple(out), method="toy", metadata={"seed": seed})
+
+
+def overlapping_score_file(*, n_data=30_000, n_template=120_000, n_runs=1, seed=0,
+                           noise=0.3, ids=True, n_signal=0, windows=None) -> ScoreFile:
+    """Background-only events shared by overlapping windows: every event has a latent
+    x ~ N(0, 1) and each window's classifier (run) scores it ``x + noise * N(0, 1)``; ``m``
+    follows a falling spectrum over the windows. ``event_id`` matches events across windows
+    when ``ids``. ``n_signal`` events with x ~ N(3, 0.3) are added at m ~ N(3.5, 0.1) TeV."""
+    rng = np.random.default_rng(seed)
+    windows = windows or sliding_windows()
+    lo, hi = min(w.low for w in windows), max(w.high for w in windows)
+
+    def sample(n, n_sig):
+        m = lo * (1.0 + rng.pareto(5.0, 3 * n))
+        m = m[m < hi][:n]
+        x = rng.standard_normal(m.size)
+        label = np.zeros(m.size, dtype=np.int8)
+        if n_sig:
+            m = np.r_[m, rng.normal(3.5, 0.1, n_sig)]
+            x = np.r_[x, rng.normal(3.0, 0.3, n_sig)]
+            label = np.r_[label, np.ones(n_sig, dtype=np.int8)]
+        return m, x, label
+
+    m_d, x_d, lab = sample(n_data, n_signal)
+    m_t, x_t, _ = sample(n_template, 0)
+    out = []
+    for w in windows:
+        d, t = w.contains(m_d), w.contains(m_t)
+        sd = x_d[d] + noise * rng.standard_normal((n_runs, int(d.sum())))
+        st = x_t[t] + noise * rng.standard_normal((n_runs, int(t.sum())))
+        out.append(WindowScores(
+            w,
+            EventSet(sd, m=m_d[d], label=lab[d], event_id=np.flatnonzero(d) if ids else None),
+            EventSet(st, m=m_t[t], event_id=np.flatnonzero(t) if ids else None)))
+    return ScoreFile(tuple(out), method="toy-overlap", metadata={"seed": seed})
+
+
+class OverlapNull:
+    """A picklable null generator ``SeedSequence -> ScoreFile`` of :func:`overlapping_score_file`."""
+
+    def __init__(self, **options):
+        self.options = options
+
+    def __call__(self, seed):
+        return overlapping_score_file(seed=int(seed.generate_state(1)[0]), **self.options)

@@ -99,6 +99,26 @@ def _delta_sys_table(d: DeltaSys) -> str:
     return "\n".join(rows)
 
 
+def _global_lines(scan) -> list[str]:
+    g = scan.global_significance
+    if g is None:
+        return ["No global significance was computed (`bumpstat scan --global-toys N`): the "
+                "local significance above does not account for the look-elsewhere effect.", ""]
+    if g.p_global_bound:
+        p = f"p_global < {g.p_global:.2g} (95% CL bound: no toy reached it)"
+        z = f"Z_global > {g.z_global:.2f}"
+    else:
+        p = f"p_global = {g.p_global:.3g} ± {g.p_global_unc:.2g}"
+        z = f"Z_global = {g.z_global:.2f}"
+    lines = [f"**Global significance ({g.method}):** {z}, {p}, from {g.n_toys} background-only "
+             f"pseudo-experiments over {g.n_points} windows × working points (trials factor "
+             f"{g.trials_factor:.3g}; Šidák bound p ≤ {g.p_global_sidak:.3g}). "
+             f"Pseudo-experiments: {g.approximation}; systematic {g.systematic}."]
+    if not g.valid:
+        lines.append(f"✗ The global significance is not valid: {g.reason}")
+    return lines + [""]
+
+
 def _headline(scan) -> list[str]:
     try:
         best = scan.max_local()
@@ -153,6 +173,7 @@ def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None =
         f"{scan.config.get('n_runs', 1)} classifier run(s).",
         "",
         *_headline(scan),
+        *_global_lines(scan),
     ]
     if delta_sys is not None:
         lines += [f"## Systematic shift δ_sys ({delta_sys.kind})", "",

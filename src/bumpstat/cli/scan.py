@@ -15,6 +15,7 @@ from bumpstat.cli._common import (
     out_dir_option,
     output_option,
     quiet_option,
+    seed_option,
     write_output_json,
 )
 from bumpstat.exceptions import InputError
@@ -89,6 +90,10 @@ def _executor(workers: int | None, scheduler: str | None):
               help="Run windows in a local process pool of this size.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run windows on a Dask cluster (e.g. tcp://host:8786).")
+@click.option("--global-toys", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Background-only pseudo-experiments for the global significance of the "
+                   "largest local significance of the direct method (0: none).")
+@seed_option(0)
 @click.option("--workspaces", type=click.Choice(["none", "poisson", "gaussian"]), default="none",
               show_default=True,
               help="Also export pyhf workspaces (OUT/workspaces/*.json) of the direct method.")
@@ -96,7 +101,7 @@ def _executor(workers: int | None, scheduler: str | None):
 @quiet_option
 @command_errors
 def scan(scores, out, eps_b, delta_sys, sigma_sys, per_window, methods, function, fit_range,
-         bins, workers, scheduler, workspaces, as_json, quiet) -> None:
+         bins, workers, scheduler, global_toys, seed, workspaces, as_json, quiet) -> None:
     """Scan every window and working point of a SCORES file; write OUT/scan.json, plots and
     OUT/report.md."""
     from bumpstat.direct.delta_sys import DeltaSys
@@ -119,9 +124,17 @@ def scan(scores, out, eps_b, delta_sys, sigma_sys, per_window, methods, function
                                          **({"fit_range": tuple(fit_range)} if fit_range else {})))
     sf = read_scores(scores)
     od = OutputDir(out, inputs=[scores, delta_sys if isinstance(dsys, DeltaSys) else None])
-    result = run_scan(sf, estimators=ests, eps_b=_eps(eps_b),
-                      executor=_executor(workers, scheduler), max_workers=workers,
-                      progress=not quiet)
+    executor = _executor(workers, scheduler)
+    result = run_scan(sf, estimators=ests, eps_b=_eps(eps_b), executor=executor,
+                      max_workers=workers, progress=not quiet)
+    if global_toys:
+        from bumpstat.global_significance import global_significance, with_global_significance
+
+        if "direct" not in names:
+            raise InputError("--global-toys needs the direct method (--methods direct ...)")
+        result = with_global_significance(result, global_significance(
+            sf, result, n_toys=global_toys, seed=seed, executor=executor, max_workers=workers,
+            progress=not quiet))
     if dsys is None and "direct" in names:
         info("WARNING: no --delta-sys given: the direct method assumes a perfect template "
              "(delta_sys = sigma_sys = 0); its points are marked not valid", quiet=False)

@@ -57,10 +57,26 @@ def plot_significance(scan, *, method: str | None = None, ax=None,
         ax.axhline(0, color="grey", lw=1)
         for k in (3, 5):
             ax.axhline(k, color="grey", lw=1, ls=":")
+        _global_levels(ax, scan, methods)
         ax.set_xlabel(r"signal-region centre $m_{JJ}$ [TeV]")
         ax.set_ylabel(r"significance $\mathcal{S}$ [$\sigma$]")
         ax.legend(fontsize="small")
     return finish(fig, path)
+
+
+def _global_levels(ax, scan, methods) -> None:
+    """Lines at the local Z whose global significance is 1, 2, 3 σ (from the toys)."""
+    g = getattr(scan, "global_significance", None)
+    if g is None or g.method not in methods:
+        return
+    for k, z in g.z_local_for_global.items():
+        if z is not None:
+            ax.axhline(z, color="C3", lw=1, ls="--", alpha=0.7)
+            ax.annotate(f"global {k}$\\sigma$", (1.0, z), xycoords=("axes fraction", "data"),
+                        ha="right", va="bottom", fontsize="x-small", color="C3")
+    bound = ">" if g.p_global_bound else "="
+    ax.set_title(f"largest local Z = {g.z_local_max:.2f}: global Z {bound} {g.z_global:.2f}",
+                 fontsize="small", loc="right")
 
 
 def plot_delta_sys(*results: DeltaSys, path: str | Path | None = None) -> Figure:
