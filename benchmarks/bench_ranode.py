@@ -8,6 +8,9 @@ Run ``python benchmarks/bench_ranode.py [--quick]``; prints one JSON object:
 * ``maf_training``: events/s per epoch of the small and paper-size background MAF (2 threads);
 * ``rqs_training``: the same for the signal RQS flow with the R-ANODE loss;
 * ``log_density``: evaluation throughput of the trained flows;
+* ``producer``: wall time of the out-of-fold R-ANODE score producer
+  (:class:`bumpstat.producers.ranode.RanodeProducer`) on one window: the ``test`` preset on 60k
+  events with ``--quick``, else the ``small`` preset on the 1M + 1000 demo sample (minutes);
 * ``peak_rss_mb``: peak resident memory of the process.
 """
 
@@ -34,7 +37,7 @@ def _best(fn, repeat):
 def bench_w_fit(n: int, repeat: int) -> dict:
     from iminuit import Minuit
 
-    from bumpstat.ranode import MixtureNLL, fit_signal_fraction
+    from bumpstat.stats.mixture import MixtureNLL, fit_signal_fraction
 
     rng = np.random.default_rng(0)
     w = 0.005
@@ -96,7 +99,7 @@ def bench_w_fit(n: int, repeat: int) -> dict:
 def bench_flows(quick: bool) -> dict:
     import torch
 
-    from bumpstat.ranode.flows import FlowConfig, fit_flow
+    from bumpstat.flows import FlowConfig, fit_flow
 
     torch.set_num_threads(2)
     rng = np.random.default_rng(1)
@@ -133,10 +136,28 @@ def bench_flows(quick: bool) -> dict:
     return out
 
 
+def bench_producer(quick: bool) -> dict:
+    from bumpstat.data import SyntheticLHCO
+    from bumpstat.producers import RanodeProducer
+    from bumpstat.windows import sliding_windows
+
+    n_bg, n_sig, preset = (60_000, 400, "test") if quick else (1_000_000, 1000, "small")
+    data = SyntheticLHCO().sample(n_background=n_bg, n_signal=n_sig, seed=20240101)
+    producer = RanodeProducer(preset)
+    t0 = time.perf_counter()
+    sf = producer.produce(data, [sliding_windows()[4]], seed=1, progress=False)
+    wall = time.perf_counter() - t0
+    info = sf.metadata["windows"]["SR5"]
+    return {"preset": preset, "n_events": n_bg + n_sig, "n_sr": info["n_data_sr"],
+            "n_template": info["n_template"], "n_folds": info["n_folds"], "wall_s": wall,
+            "seconds": info["seconds"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer repeats, no paper-size flows")
     ap.add_argument("--no-flows", action="store_true", help="skip the torch part")
+    ap.add_argument("--no-producer", action="store_true", help="skip the score producer")
     args = ap.parse_args()
     out = {"w_fit": bench_w_fit(120_000, 5 if args.quick else 20)}
     if not args.no_flows:
@@ -144,6 +165,8 @@ def main() -> None:
             out["flows"] = bench_flows(args.quick)
         except ImportError as err:  # torch / nflows missing
             out["flows"] = {"skipped": str(err)}
+        if not args.no_producer:
+            out["producer"] = bench_producer(args.quick)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out, indent=2, default=float))
 

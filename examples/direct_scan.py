@@ -14,8 +14,8 @@ from pathlib import Path
 import bumpstat
 from bumpstat.data import SyntheticLHCO
 from bumpstat.direct import estimate_delta_sys
-from bumpstat.methods import exact_score_file
 from bumpstat.plotting.scan import plot_significance
+from bumpstat.producers import exact_score_file
 
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
 windows = bumpstat.sliding_windows()  # paper 003: 9 windows of 0.4 TeV around 3.1-3.9 TeV

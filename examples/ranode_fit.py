@@ -1,7 +1,8 @@
-"""R-ANODE stats core on exact densities: fit w, its intervals, the upper limit and Z.
+"""R-ANODE mixture likelihood on exact densities: fit w, its intervals, the upper limit and Z.
 
 A 2-D toy with known densities (background: Exp(1) × N(0, 1); signal: a narrow Gaussian),
-120k background events and w_true = 0.004. Runs in a few seconds; no torch needed.
+120k background events and w_true = 0.004. Runs in a few seconds;
+numpy/scipy only (``bumpstat.stats.mixture``), no torch.
 
     python examples/ranode_fit.py
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from bumpstat.ranode import fit_signal_fraction, profile_likelihood
+from bumpstat.stats.mixture import fit_signal_fraction, profile_likelihood
 
 SIG = stats.multivariate_normal([2.5, 1.0], np.diag([0.25, 0.3]) ** 2)
 
@@ -37,18 +38,20 @@ def main() -> None:
     print(f"w_hat  = {res.w_hat:.5f} ± {res.sigma_w:.5f}   (N_sig = {res.n_sig_hat:.0f})")
     print(f"68% CL: [{res.w_interval_68[0]:.5f}, {res.w_interval_68[1]:.5f}]")
     print(f"95% CL: [{res.w_interval_95[0]:.5f}, {res.w_interval_95[1]:.5f}]")
-    print(f"95% CL upper limit: {res.w_upper_95:.5f}")
+    print(f"{100 * res.cl:g}% CL upper limit: w < {res.upper_limit_w:.5f} "
+          f"(N_sig < {res.upper_limit:.0f}; {res.limit_method})")
     print(f"q0 = {res.q0:.2f}, Z = {res.z:.2f}, p = {res.p_value:.2e}")
 
     curve = profile_likelihood(ls, lb, np.linspace(0.0, 0.008, 9))
     for w, d in zip(curve.w, curve.delta_2nll, strict=True):
         print(f"  w = {w:.4f}   -2 dlnL = {d:8.2f}")
 
-    # background only: w_hat at (or near) zero, an upper limit instead
+    # background only: w_hat at (or near) zero, an upper limit instead; z is signed (negative
+    # when the data are more background-like than the background model: a deficit)
     res0 = fit_signal_fraction(*(f(sample(120_000, 0.0, seed=2)) for f in (SIG.logpdf,
                                                                             log_p_bg)))
-    print(f"background only: w_hat = {res0.w_hat:.2e}, Z = {res0.z:.2f}, "
-          f"95% UL on N_sig = {res0.n_sig_upper_95:.1f}")
+    print(f"background only: w_hat = {res0.w_hat:.2e}, Z = {res0.z:+.2f}, "
+          f"p = {res0.p_value:.2f}, 95% UL on N_sig = {res0.upper_limit:.1f}")
 
 
 if __name__ == "__main__":

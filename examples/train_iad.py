@@ -15,11 +15,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from bumpstat.classifiers import BDTConfig  # noqa: E402
 from bumpstat.data import SyntheticLHCO  # noqa: E402
-from bumpstat.methods.iad import iad_score_file  # noqa: E402
 from bumpstat.metrics import classifier_metrics, score_file_metrics  # noqa: E402
 from bumpstat.plotting.metrics import plot_sic  # noqa: E402
+from bumpstat.producers import get_producer  # noqa: E402
 from bumpstat.scores import write_scores  # noqa: E402
 from bumpstat.windows import sliding_windows  # noqa: E402
 
@@ -31,8 +30,8 @@ data = gen.sample(n_background=100_000, n_signal=100, seed=1)
 template = gen.sample_background(100_000, seed=2)
 window = sliding_windows()[4]  # SR5 = [3.3, 3.7) TeV
 
-scores = iad_score_file(data, template, [window], runs=2, config=BDTConfig.fast(), seed=3,
-                        progress=False)
+iad = get_producer("iad", preset="fast")  # an IADProducer: 2 BDTs per fold, k = 5
+scores = iad.produce(data, [window], reference=template, runs=2, seed=3, progress=False)
 write_scores(out / "iad.h5", scores)
 
 report = score_file_metrics(scores).to_dict()
@@ -47,6 +46,6 @@ summary = {
     "exact": {"auc": exact.auc, "max_sic": exact.max_sic, "sic_at_1e-3": exact.sic_at_eps_b},
     "auc_data_vs_template": w["auc_data_vs_template"],
 }
-(out / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+score_file_metrics(scores).write_json(out / "metrics.json")
 plot_sic(scores[window.name], label="IAD", path=out / "sic.png")
 print(json.dumps(summary, indent=2))

@@ -1,4 +1,4 @@
-"""IAD and CWoLa score files on the synthetic LHCO-like data.
+"""IAD and CWoLa score producers on the synthetic LHCO-like data.
 
 Default run (reduced: 200k-300k events, one window): structure, reproducibility, bad input and
 the physics checks of issue 4 at reduced size. ``-m slow``: the full-size checks (1M events,
@@ -18,12 +18,22 @@ from bumpstat.data import BASELINE_FEATURES, SyntheticLHCO
 from bumpstat.data.files import write_events
 from bumpstat.direct import direct_estimate, estimate_delta_sys
 from bumpstat.exceptions import InputError, WindowError
-from bumpstat.methods.cwola import cwola_score_file
-from bumpstat.methods.iad import iad_score_file, select_features
-from bumpstat.metrics import classifier_metrics, score_file_metrics
-from bumpstat.metrics.roc import window_metrics
+from bumpstat.metrics import classifier_metrics, score_file_metrics, window_metrics
+from bumpstat.producers import CWoLaProducer, IADProducer, select_features
 from bumpstat.scores import read_scores
 from bumpstat.windows import Window, sliding_windows
+
+
+def iad_score_file(data, template, windows, *, config=None, features=None, seed=0, **kw):
+    """The IAD producer called the way the earlier iad_score_file was (same seeds)."""
+    producer = IADProducer(config or BDTConfig(), features=features)
+    return producer.produce(data, windows, reference=template, seed=seed, **kw)
+
+
+def cwola_score_file(data, windows, *, config=None, features=None, seed=0, **kw):
+    """The CWoLa producer called the way the earlier cwola_score_file was (same seeds)."""
+    return CWoLaProducer(config or BDTConfig(), features=features).produce(data, windows,
+                                                                          seed=seed, **kw)
 
 SR5 = sliding_windows()[4]  # [3.3, 3.7) TeV
 TINY = BDTConfig(n_models=1, n_threads=1)
@@ -113,7 +123,7 @@ def test_one_class_only_and_nan_features(small_sets):
         cwola_score_file(bad, [SR5], config=TINY, progress=False)
     other = SimpleNamespace(m=template.m, x=template.x[:, :3], label=template.label,
                             feature_names=template.feature_names[:3])
-    with pytest.raises(InputError, match="template features"):
+    with pytest.raises(InputError, match="reference features"):
         iad_score_file(data, other, [SR5], config=TINY, progress=False)
     with pytest.raises(InputError, match="runs"):
         iad_score_file(data, template, [SR5], runs=0, config=TINY, progress=False)
@@ -164,27 +174,46 @@ def test_train_scores_cli(tmp_path, gen):
     write_events(tmp_path / "d.npz", data)
     write_events(tmp_path / "t.npz", tmpl)
     out = tmp_path / "iad.h5"
-    args = ["train-scores", str(tmp_path / "d.npz"), "--method", "iad", "--template",
+    args = ["train-scores", str(tmp_path / "d.npz"), "--method", "iad", "--reference",
             str(tmp_path / "t.npz"), "--runs", "2", "--windows", "3.5", "--ensemble", "1",
-            "--out", str(out), "--no-progress", "--features", "mj1,delta_mj,tau21_j1"]
+            "-o", str(out), "--quiet", "--json", "--features", "mj1,delta_mj,tau21_j1",
+            "--seed", "4"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
-    assert summary["method"] == "iad" and summary["runs"] == 2
+    assert summary["method"] == "iad" and summary["runs"] == 2 and summary["seed"] == 4
     sf = read_scores(out)
     assert sf.method == "iad" and sf.metadata["features"] == ["mj1", "delta_mj", "tau21_j1"]
+    # the same as the API with the same seed
+    api = iad_score_file(data, tmpl, [Window(3.3, 3.7)], runs=2, config=BDTConfig(n_models=1),
+                         features=["mj1", "delta_mj", "tau21_j1"], seed=4, progress=False)
+    assert np.array_equal(api.windows[0].data.scores, sf.windows[0].data.scores)
     res = CliRunner().invoke(main, ["metrics", str(out), "--json"])
     assert res.exit_code == 0, res.output
     assert "sic_at_1e-3" in json.loads(res.output)["windows"][0]
-    # cwola, and the error for iad without a template
+    # cwola with --out (the documented alias of -o/--output); no JSON without --json
     res = CliRunner().invoke(main, ["train-scores", str(tmp_path / "d.npz"), "--method", "cwola",
                                     "--windows", "3.5", "--ensemble", "1", "--out",
-                                    str(tmp_path / "cw.npz"), "--no-progress"])
-    assert res.exit_code == 0, res.output
+                                    str(tmp_path / "cw.npz"), "--quiet"])
+    assert res.exit_code == 0 and res.output == "", res.output
     assert read_scores(tmp_path / "cw.npz").method == "cwola"
-    res = CliRunner().invoke(main, ["train-scores", str(tmp_path / "d.npz"), "--method", "iad",
-                                    "--out", str(tmp_path / "x.h5"), "--no-progress"])
-    assert res.exit_code != 0 and "--template" in res.output
+    bad = [
+        (["--method", "iad", "-o", str(tmp_path / "x.h5")], "--reference"),
+        (["--method", "cwola", "--reference", str(tmp_path / "t.npz"), "-o",
+          str(tmp_path / "x.h5")], "drop --reference"),
+        (["--method", "iad", "--reference", str(tmp_path / "t.npz"), "-o",
+          str(tmp_path / "t.npz")], "input"),
+        (["--method", "cwola", "-o", str(tmp_path / "x.txt")], ".h5"),
+        (["--method", "cwola", "-o", str(tmp_path / "x.h5"), "--windows", "3.5,abc"], "window"),
+        (["--method", "cwola", "-o", str(tmp_path / "x.h5"), "--score-range", "4"], "low,high"),
+        (["--method", "cwola", "-o", str(tmp_path / "x.h5"), "--preset", "huge"], "preset"),
+        (["--method", "ranode", "-o", str(tmp_path / "x.h5"), "--score-range", "3,4",
+          "--preset", "test"], "score_range"),
+    ]
+    for extra, match in bad:
+        res = CliRunner().invoke(main, ["train-scores", str(tmp_path / "d.npz"), *extra])
+        assert res.exit_code == 2 and match in res.output, (extra, res.output)
+    assert not (tmp_path / "x.h5").exists()
 
 
 # ---------------------------------------------------------------- full size (slow)

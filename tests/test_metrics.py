@@ -25,7 +25,10 @@ from bumpstat.metrics import (
     summarise_runs,
     top_fraction,
 )
+from bumpstat.metrics.report import window_metrics
+from bumpstat.results import Result
 from bumpstat.scores import EventSet, ScoreFile, WindowScores, write_scores
+from bumpstat.serialize import loads
 from bumpstat.windows import Window
 
 
@@ -76,14 +79,14 @@ def test_relative_error_cut_is_25_background_events():
     y = np.r_[np.ones(10), np.zeros(100)]
     sic = roc_curve(s, y).sic()
     n_pass = sic.eps_b * 100
-    assert np.array_equal(sic.valid, n_pass >= 25 - 1e-9)
+    assert np.array_equal(sic.kept, n_pass >= 25 - 1e-9)
     # all signal passes everywhere: max SIC at the smallest kept eps_B = 0.25
     assert sic.max_sic == pytest.approx(1 / np.sqrt(0.25))
     # 10% cut -> N_B,pass >= 100
     assert roc_curve(s, y).sic(max_rel_error=0.1).max_sic == pytest.approx(1.0)
     # weights: effective counts, so uniform weights change nothing
     sic_w = roc_curve(s, y, weights=np.full(110, 3.0)).sic()
-    assert np.array_equal(sic_w.valid, sic.valid)
+    assert np.array_equal(sic_w.kept, sic.kept)
 
 
 def test_eps_s_interpolation_and_reliability_flag():
@@ -147,21 +150,47 @@ def test_score_file_metrics_no_signal_and_no_labels():
     assert rep["windows"][0]["has_signal"] is False and rep["windows"][0]["auc"] is None
     with pytest.raises(InputError, match="no truth labels"):
         score_file_metrics(labelled_file(labels=False))
+    with pytest.raises(InputError, match="window 'A'.*no truth labels"):
+        window_metrics(labelled_file(labels=False)["A"])
+    with pytest.raises(InputError, match="no truth labels"):
+        score_file_overlap([labelled_file(labels=False)] * 2, "A", p=[0.05])
+
+
+def test_metrics_results_follow_the_result_contract():
+    rep = score_file_metrics(labelled_file(n_runs=2))
+    assert isinstance(rep, Result) and all(isinstance(w, Result) for w in rep.windows)
+    text = rep.to_json()
+    assert "NaN" not in text and "Infinity" not in text
+    rows = rep.records()
+    assert [r["window.name"] for r in rows] == ["A", "B"] and "auc" in rows[0]
+    roc = roc_curve(*gaussians(100, 1000, 1.0))
+    assert roc.to_dict()["threshold"][0] is None  # +inf threshold of the first point
+    loads(roc.to_json())
+    assert isinstance(classifier_metrics(*gaussians(100, 1000, 1.0)), Result)
 
 
 def test_metrics_cli(tmp_path):
     path = write_scores(tmp_path / "toy.h5", labelled_file())
-    res = CliRunner().invoke(main, ["metrics", str(path), "--json", "--out",
-                                    str(tmp_path / "m.json"), "--plot", str(tmp_path / "plots")])
+    res = CliRunner().invoke(main, ["metrics", str(path), "--json", "-o",
+                                    str(tmp_path / "m.json"), "--out", str(tmp_path / "plots"),
+                                    "--quiet"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert out["method"] == "toy"
+    assert out["method"] == "toy" and out["scores"] == str(path)
     assert {"auc", "max_sic", "sic_at_1e-3"} <= set(out["windows"][0])
     assert json.loads((tmp_path / "m.json").read_text()) == out
     assert (tmp_path / "plots" / "sic_toy_A.png").is_file()
+    assert json.loads((tmp_path / "plots" / "metrics.json").read_text()) == out
+    manifest = json.loads((tmp_path / "plots" / "bumpstat-manifest.json").read_text())
+    assert manifest["complete"] and "metrics.json" in manifest["files"]
+    res = CliRunner().invoke(main, ["metrics", str(path)])  # text summary
+    assert res.exit_code == 0 and "AUC" in res.output and "sic_at_1e-3" in res.output
+    res = CliRunner().invoke(main, ["metrics", str(path), "-o", str(path)])
+    assert res.exit_code == 2 and "input" in res.output
     nolab = write_scores(tmp_path / "nolab.npz", labelled_file(labels=False))
     res = CliRunner().invoke(main, ["metrics", str(nolab), "--json"])
-    assert res.exit_code != 0 and "no truth labels" in res.output
+    assert res.exit_code == 2 and "no truth labels" in res.output and "nolab.npz" in res.output
+    assert "no signal" not in res.output
 
 
 # ---------------------------------------------------------------- overlaps
@@ -232,10 +261,10 @@ def test_combine_score_files():
 
 
 def test_sample_level_template_equal_shares():
-    from bumpstat.data import Events
+    from bumpstat.events import Events
 
     def ev(n, tag):
-        return Events(np.full(n, 3.5), np.full((n, 1), tag), np.zeros(n, int), ("f",))
+        return Events(np.full(n, 3.5), np.full((n, 1), tag), ("f",), label=np.zeros(n, int))
 
     t = sample_level_template([ev(1000, 0.0), ev(300, 1.0), ev(500, 2.0)], seed=1)
     assert len(t) == 900

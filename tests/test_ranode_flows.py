@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from scipy import integrate, stats
 
 from bumpstat.exceptions import InputError
-from bumpstat.ranode.preprocess import Preprocessor
+from bumpstat.flows.preprocess import Preprocessor
 
 matplotlib.use("Agg")
 
@@ -60,7 +60,7 @@ def test_preprocess_out_of_support_is_an_error():
 torch = pytest.importorskip("torch")
 pytest.importorskip("nflows")
 
-from bumpstat.ranode.flows import FlowConfig, fit_flow  # noqa: E402
+from bumpstat.flows import FlowConfig, fit_flow  # noqa: E402
 
 COV = np.array([[1.0, 0.8], [0.8, 1.0]])
 
@@ -119,7 +119,7 @@ def test_ranode_loss_learns_w_on_easy_toy():
 @pytest.fixture(scope="module")
 def tiny_run():
     from bumpstat.data import SyntheticLHCO
-    from bumpstat.ranode.train import RanodeConfig, run_ranode
+    from bumpstat.flows.ranode import RanodeConfig, run_ranode
     from bumpstat.windows import Window
 
     gen = SyntheticLHCO()
@@ -136,8 +136,9 @@ def test_run_ranode_tiny(tiny_run):
         ((ev.m >= 3.3) & (ev.m < 3.7)).sum())
     assert np.all(np.isfinite(res.log_p_sig)) and np.all(np.isfinite(res.log_p_bg))
     assert 0 <= res.fit.w_hat <= 1 and res.fit.converged
-    d = json.loads(json.dumps(res.to_dict()))
+    d = json.loads(res.to_json())
     assert d["n_sr"] == len(res.m) and len(d["w_runs"]) == 1
+    assert "log_p_sig" not in d and d["config"]["n_folds"] == 3
     # the background flow is a density in physical units: close to the exact one on average
     lab = ev.label[res.sr_index]
     truth = gen.log_p_bg(res.x, res.m, window=(3.3, 3.7))
@@ -148,7 +149,7 @@ def test_run_ranode_tiny(tiny_run):
 
 @pytest.mark.flows
 def test_cathode_templates(tiny_run):
-    from bumpstat.ranode.cathode import sideband_template, sr_template
+    from bumpstat.flows.cathode import sideband_template, sr_template
 
     _, ev, res = tiny_run
     t = sr_template(res.background, res.m, seed=3)
@@ -164,7 +165,7 @@ def test_cathode_templates(tiny_run):
 @pytest.mark.flows
 def test_plots(tiny_run, tmp_path):
     from bumpstat.plotting.ranode import plot_learned_signal, plot_w_profile
-    from bumpstat.ranode import profile_likelihood
+    from bumpstat.stats.mixture import profile_likelihood
 
     _, ev, res = tiny_run
     curve = profile_likelihood(res.log_p_sig, res.log_p_bg)
@@ -185,11 +186,15 @@ def test_cli_train_then_fit(tmp_path):
     ev = SyntheticLHCO().sample(n_background=40_000, n_signal=300, seed=2)
     f = write_events(tmp_path / "ev.npz", ev)
     out = tmp_path / "out"
-    r = CliRunner().invoke(main, ["ranode", "train", str(f), "--config", "test", "--seed", "1",
-                                  "--out-dir", str(out), "--no-progress", "--json"])
+    r = CliRunner().invoke(main, ["ranode", "train", str(f), "--preset", "test", "--seed", "1",
+                                  "--out", str(out), "--quiet", "--json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert "w_learned" in d and "fit" in d and (out / "ranode.json").exists()
+    manifest = json.loads((out / "bumpstat-manifest.json").read_text())
+    assert manifest["complete"] and set(manifest["files"]) == {"densities.npz", "ranode.json"}
     r2 = CliRunner().invoke(main, ["ranode", "fit", str(out / "densities.npz"), "--json"])
     assert r2.exit_code == 0, r2.output
     assert json.loads(r2.output)["w_hat"] == pytest.approx(d["fit"]["w_hat"])
+    r3 = CliRunner().invoke(main, ["ranode", "train", str(f), "--out-dir", str(out)])
+    assert r3.exit_code == 2 and "--out-dir" in r3.output  # renamed to --out

@@ -19,8 +19,11 @@ from iminuit import Minuit
 from scipy import stats
 
 from bumpstat.cli import main
+from bumpstat.data.densities import read_density_file, write_density_file
 from bumpstat.exceptions import InputError, ScoreFileError
-from bumpstat.ranode import (
+from bumpstat.serialize import loads
+from bumpstat.stats import MixtureFitResult
+from bumpstat.stats.mixture import (
     DELTA_2NLL_68,
     DELTA_2NLL_95,
     Q_UPPER_95,
@@ -28,7 +31,7 @@ from bumpstat.ranode import (
     ensemble_log_density,
     fit_signal_fraction,
     profile_likelihood,
-    write_density_file,
+    upper_limit_threshold,
 )
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -66,7 +69,7 @@ def _ensemble(n_sets, n_bg, w, seed):
         res = fit_signal_fraction(*_dataset(rng, n_bg, w))
         assert res.converged
         rows.append(
-            (res.w_hat, res.sigma_w, *res.w_interval_68, *res.w_interval_95, res.w_upper_95,
+            (res.w_hat, res.sigma_w, *res.w_interval_68, *res.w_interval_95, res.upper_limit_w,
              res.q0)
         )
     return np.array(rows)
@@ -175,8 +178,10 @@ def test_interval_end_points_are_likelihood_crossings(toy):
         assert d2(end) == pytest.approx(DELTA_2NLL_68, abs=1e-6)
     for end in res.w_interval_95:
         assert d2(end) == pytest.approx(DELTA_2NLL_95, abs=1e-6)
-    assert d2(res.w_upper_95) == pytest.approx(Q_UPPER_95, abs=1e-6)
-    assert res.w_interval_68[1] < res.w_upper_95 < res.w_interval_95[1]
+    assert d2(res.upper_limit_w) == pytest.approx(Q_UPPER_95, abs=1e-6)
+    assert res.w_interval_68[1] < res.upper_limit_w < res.w_interval_95[1]
+    assert res.upper_limit == pytest.approx(res.upper_limit_w * len(ls))
+    assert res.cl == 0.95 and "not CLs" in res.limit_method
     assert res.q0 == pytest.approx(2 * (nll(0.0) - nll(res.w_hat)), rel=1e-9)
     assert res.z == pytest.approx(math.sqrt(res.q0))
     assert res.p_value == pytest.approx(0.5 * stats.chi2.sf(res.q0, 1), rel=1e-9)
@@ -193,9 +198,15 @@ def test_boundary_at_zero():
             break
     res = fit_signal_fraction(ls, lb)
     assert res.w_hat == 0.0 and res.at_lower_bound
-    assert res.q0 == 0.0 and res.z == 0.0 and res.p_value == 0.5
+    # q0 stays one-sided; z is signed: a deficit, w_neg < 0 minimises the NLL below 0
+    assert res.q0 == 0.0 and res.p_value_q0 == 0.5
+    assert res.z < 0 and res.p_value > 0.5 and res.w_neg < 0
+    nll = MixtureNLL(ls, lb)
+    assert res.z == pytest.approx(-math.sqrt(2 * (nll.rel(0.0) - nll.rel(res.w_neg))))
+    assert abs(nll.grad(res.w_neg)[0]) < 1e-6 * nll.value_grad_hess(res.w_neg)[2]
+    assert nll.w_min() < res.w_neg and res.valid and res.reason is None
     assert res.w_interval_68[0] == 0.0 and res.w_interval_68[1] > 0
-    assert res.w_upper_95 > 0
+    assert res.upper_limit_w > 0
 
 
 def test_w_bounds_restrict_fit(toy):
@@ -211,7 +222,44 @@ def test_one_sided_zero_densities_are_valid():
     assert 0 < res.w_hat < 1 and res.converged
     assert math.isinf(res.q0) and math.isinf(res.z) and res.p_value == 0.0
     assert res.w_interval_68[0] > 0  # NLL(0) = inf
+    # infinite q0/z: not "valid", the reason says why, and the JSON is strict (null)
+    assert not res.valid and "zero background density" in res.reason
+    text = res.to_json()
+    assert "Infinity" not in text and "NaN" not in text
+    d = loads(text)
+    assert d["q0"] is None and d["z"] is None and d["nll_zero"] is None and d["p_value"] == 0.0
     assert fit_signal_fraction([0.0, -np.inf], [0.0, 0.0]).w_hat == 0.0
+
+
+def test_deficit_without_signal_like_events_is_minus_infinity():
+    res = fit_signal_fraction([-1.0, -2.0], [0.0, 0.0])  # p_sig < p_bg for every event
+    assert res.w_hat == 0.0 and res.z == -math.inf and res.p_value == 1.0
+    assert not res.valid and "p_sig > p_bg" in res.reason and loads(res.to_json())["z"] is None
+
+
+def test_signed_z_is_continuous_through_zero():
+    rng = np.random.default_rng(8)
+    zs = []
+    for _ in range(40):
+        ls, lb = _dataset(rng, 3_000, 0.0)
+        r = fit_signal_fraction(ls, lb)
+        assert (r.z > 0) == (r.w_hat > 0) and r.p_value == pytest.approx(stats.norm.sf(r.z))
+        zs.append(r.z)
+    zs = np.array(zs)
+    assert (zs < 0).any() and (zs > 0).any()
+    assert np.all(np.abs(zs) < 5)
+
+
+def test_confidence_level_of_the_limit(toy):
+    ls, lb = toy
+    r95, r90 = fit_signal_fraction(ls, lb), fit_signal_fraction(ls, lb, cl=0.9)
+    assert r90.cl == 0.9 and r90.upper_limit_w < r95.upper_limit_w
+    nll = MixtureNLL(ls, lb)
+    d2 = 2 * (nll.rel(r90.upper_limit_w) - nll.rel(r90.w_hat))
+    assert d2 == pytest.approx(stats.norm.ppf(0.9) ** 2, abs=1e-6)
+    assert upper_limit_threshold(0.95) == Q_UPPER_95
+    with pytest.raises(InputError, match="cl"):
+        fit_signal_fraction(ls, lb, cl=0.4)
 
 
 def test_integer_weights_equal_repeated_events(toy):
@@ -241,8 +289,13 @@ def test_ensemble_log_density():
 
 def test_to_dict_is_json():
     res = fit_signal_fraction([0.0, -1.0, -2.0], [-1.0, -1.0, -1.0])
-    d = json.loads(json.dumps(res.to_dict()))
+    assert isinstance(res, MixtureFitResult)
+    d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert len(d["w_interval_68"]) == 2 and isinstance(d["w_hat"], float) and d["valid"]
+    assert d["reason"] is None and {"upper_limit", "upper_limit_w", "cl", "limit_method",
+                                    "p_value", "z"} <= set(d)
+    assert "w_upper_95" not in d and "n_sig_upper_95" not in d
+    assert len(res.records()) == 1 and "MixtureFitResult(" in repr(res)
 
 
 # -- bad input ------------------------------------------------------------------------------
@@ -277,15 +330,30 @@ def test_cli_fit_npz_json(tmp_path, toy):
     ls, lb = toy
     f = write_density_file(tmp_path / "d.npz", ls, lb)
     out = tmp_path / "fit.json"
-    r = CliRunner().invoke(main, ["ranode", "fit", str(f), "--json", "--out", str(out)])
+    r = CliRunner().invoke(main, ["ranode", "fit", str(f), "--json", "-o", str(out), "--quiet"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     ref = fit_signal_fraction(ls, lb)
     assert d["w_hat"] == pytest.approx(ref.w_hat)
     assert d["w_interval_68"] == pytest.approx(list(ref.w_interval_68))
-    assert d["w_upper_95"] == pytest.approx(ref.w_upper_95)
+    assert d["upper_limit_w"] == pytest.approx(ref.upper_limit_w)
+    assert d["upper_limit"] == pytest.approx(ref.upper_limit)
     assert d["z"] == pytest.approx(ref.z) and d["n_events"] == len(ls)
     assert json.loads(out.read_text())["w_hat"] == d["w_hat"]
+    r = CliRunner().invoke(main, ["ranode", "fit", str(f), "--cl", "0.9", "--json"])
+    assert json.loads(r.output)["cl"] == 0.9
+    r = CliRunner().invoke(main, ["ranode", "fit", str(f), "-o", str(f)])
+    assert r.exit_code == 2 and "input" in r.output
+
+
+def test_cli_infinite_z_is_strict_json(tmp_path):
+    f = write_density_file(tmp_path / "inf.npz", [0.0, -np.inf, 1.0], [0.0, 0.0, -np.inf])
+    r = CliRunner().invoke(main, ["ranode", "fit", str(f), "--json"])
+    assert r.exit_code == 0 and "Infinity" not in r.output
+    d = loads(r.output)
+    assert d["z"] is None and d["valid"] is False and "zero background" in d["reason"]
+    r = CliRunner().invoke(main, ["ranode", "fit", str(f)])
+    assert r.exit_code == 0 and "NOT VALID" in r.output
 
 
 def test_cli_fit_hdf5_with_weights(tmp_path):
@@ -299,6 +367,15 @@ def test_cli_fit_hdf5_with_weights(tmp_path):
     assert json.loads(r.output)["sum_weights"] == 5.0
     r = CliRunner().invoke(main, ["ranode", "fit", str(f)])
     assert r.exit_code == 0 and "w_hat" in r.output
+    # --group works for HDF5, names a missing group, and is refused for NPZ (never ignored)
+    g = write_density_file(tmp_path / "g.h5", [0.0, 1.0], [-1.0, -1.0], group="sr5")
+    r = CliRunner().invoke(main, ["ranode", "fit", str(g), "--group", "sr5", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["n_events"] == 2
+    r = CliRunner().invoke(main, ["ranode", "fit", str(g), "--group", "sr4"])
+    assert r.exit_code == 2 and "no group 'sr4'" in r.output and "sr5" in r.output
+    n = write_density_file(tmp_path / "n.npz", [0.0], [0.0])
+    r = CliRunner().invoke(main, ["ranode", "fit", str(n), "--group", "sr5"])
+    assert r.exit_code == 2 and "HDF5 files only" in r.output
 
 
 def test_cli_missing_field_lists_contents(tmp_path):
@@ -319,10 +396,18 @@ def test_cli_bad_values_and_bounds(tmp_path):
 
 
 def test_read_errors(tmp_path):
-    from bumpstat.ranode import read_density_file
-
     with pytest.raises(ScoreFileError, match="does not exist"):
         read_density_file(tmp_path / "nope.npz")
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(ScoreFileError, match="cannot read"):
         read_density_file(tmp_path / "junk.npz")
+    np.savez(tmp_path / "pickled.npz", log_p_sig=np.zeros(2),
+             log_p_bg=np.array([0.0, {"x": 1}], dtype=object))
+    with pytest.raises(ScoreFileError, match="Python objects"):
+        read_density_file(tmp_path / "pickled.npz")
+    np.savez(tmp_path / "len.npz", log_p_sig=np.zeros(2), log_p_bg=np.zeros(3))
+    with pytest.raises(ScoreFileError, match="different lengths"):
+        read_density_file(tmp_path / "len.npz")
+    with pytest.raises(InputError, match=".npz, .h5"):
+        write_density_file(tmp_path / "d.txt", [0.0], [0.0])
+    assert not (tmp_path / "d.txt").exists() and not (tmp_path / "d.txt.npz").exists()

@@ -5,7 +5,7 @@ import pytest
 
 from bumpstat.data import SyntheticLHCO
 from bumpstat.exceptions import InputError
-from bumpstat.methods.exact import exact_score_file
+from bumpstat.producers.exact import exact_score_file
 from bumpstat.scan import run_scan
 from bumpstat.windows import sliding_windows
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bumpstat.data import Events, SyntheticLHCO
+from bumpstat.data import SyntheticLHCO
 from bumpstat.exceptions import InputError
 from bumpstat.windows import Window
 
@@ -330,33 +330,7 @@ def test_alternative_variant_differs_mildly(gen):
     assert 0.01 < s_b.x[:, 2].mean() - s_a.x[:, 2].mean() < 0.03
 
 
-# ------------------------------------------------------------------ Events and bad input
-def test_events_container():
-    ev = Events(np.array([3.0, 3.4, 3.8]), np.arange(6.0).reshape(3, 2), [0, 1, 0], ("a", "b"))
-    assert len(ev) == 3 and ev.in_range(3.3, 3.7).tolist() == [False, True, False]
-    sub = ev.select(ev.in_range(3.3, 3.7))
-    assert sub.m.tolist() == [3.4] and sub.x.tolist() == [[2.0, 3.0]] and sub.n_signal == 1
-    assert len(ev.select(np.array([], dtype=int))) == 0
-    both = Events.concatenate(ev, sub)
-    assert len(both) == 4 and both.label.tolist() == [0, 1, 0, 1]
-    sh = ev.shuffled(0)
-    assert sorted(sh.m.tolist()) == ev.m.tolist()
-    np.testing.assert_array_equal(sh.m, ev.shuffled(0).m)
-    for j, m in enumerate(sh.m):
-        i = ev.m.tolist().index(m)
-        assert sh.x[j].tolist() == ev.x[i].tolist()
-    with pytest.raises(InputError):
-        Events.concatenate(ev, Events(ev.m, ev.x, ev.label, ("a", "c")))
-    with pytest.raises(InputError):
-        Events(np.array([1.0, 2.0]), np.zeros((3, 2)), [0, 0], ("a", "b"))
-    with pytest.raises(InputError):
-        Events(np.array([1.0]), np.zeros((1, 2)), [2], ("a", "b"))
-    with pytest.raises(InputError):
-        Events(np.array([np.nan]), np.zeros((1, 2)), [0], ("a", "b"))
-    with pytest.raises(InputError):
-        ev.select(np.array([True, False]))
-
-
+# ------------------------------------------------------------------ bad input
 def test_bad_input(gen):
     with pytest.raises(InputError, match="variant"):
         SyntheticLHCO(variant="herwig")

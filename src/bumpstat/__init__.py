@@ -13,10 +13,10 @@ from bumpstat.exceptions import (
     WorkingPointError,
 )
 from bumpstat.fit import BumpHuntResult, bumphunt
-from bumpstat.ranode import MixtureFitResult, fit_signal_fraction
 from bumpstat.scan import ScanResult, run_scan
 from bumpstat.scores import read_scores, write_scores
 from bumpstat.stats.cutcount import cut_and_count
+from bumpstat.stats.mixture import MixtureFitResult, fit_signal_fraction
 from bumpstat.stats.significance import asimov_significance, gaussian_significance
 from bumpstat.windows import Window, sliding_windows, windows_from_edges
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from bumpstat.data import SyntheticLHCO
 from bumpstat.direct.delta_sys import DeltaSys, estimate_delta_sys
 from bumpstat.exceptions import InputError
-from bumpstat.methods.exact import exact_score_file
+from bumpstat.producers.exact import exact_score_file
 from bumpstat.report import write_report
 from bumpstat.scan import DEFAULT_EPS_B, ScanResult, run_scan
 from bumpstat.scores.io import write_scores
@@ -105,18 +105,18 @@ def _fit_plots(out: Path, scores, mc_scores, config: DemoConfig) -> dict[str, st
 def _trained_scores(config: DemoConfig, data, template, mc_data, mc_template, windows,
                     data_range, *, progress: bool):
     """IAD or CWoLa BDT-ensemble scores of the data and of the signal-free alternative sample."""
-    from bumpstat.classifiers import BDTConfig
-    from bumpstat.methods import cwola_score_file, iad_score_file
+    from bumpstat.producers import get_producer
 
-    bdt = BDTConfig.preset(config.bdt_preset)
-    kw = {"runs": config.runs, "config": bdt, "progress": progress}
+    kw = {"runs": config.runs, "progress": progress}
     if config.scores == "iad":
-        sf = iad_score_file(data, template, windows, seed=config.seed, score_range=data_range,
-                            **kw)
-        mc = iad_score_file(mc_data, mc_template, windows, seed=config.seed + 10, **kw)
+        iad = get_producer("iad", preset=config.bdt_preset)
+        sf = iad.produce(data, windows, reference=template, seed=config.seed,
+                         score_range=data_range, **kw)
+        mc = iad.produce(mc_data, windows, reference=mc_template, seed=config.seed + 10, **kw)
     elif config.scores == "cwola":
-        sf = cwola_score_file(data, windows, seed=config.seed, score_range=data_range, **kw)
-        mc = cwola_score_file(mc_data, windows, seed=config.seed + 10, **kw)
+        cwola = get_producer("cwola", preset=config.bdt_preset)
+        sf = cwola.produce(data, windows, seed=config.seed, score_range=data_range, **kw)
+        mc = cwola.produce(mc_data, windows, seed=config.seed + 10, **kw)
     else:
         raise InputError(f"demo scores must be 'exact', 'iad' or 'cwola', got {config.scores!r}")
     return sf, mc
@@ -151,11 +151,11 @@ def _ranode_step(out: Path, data, scores, config: DemoConfig, *,
     import matplotlib.pyplot as plt
 
     from bumpstat.direct.estimate import direct_estimate
+    from bumpstat.flows.ranode import RanodeConfig, run_ranode
     from bumpstat.metrics.roc import classifier_metrics
     from bumpstat.plotting.ranode import plot_learned_signal, plot_w_profile
-    from bumpstat.ranode.likelihood import profile_likelihood
-    from bumpstat.ranode.scores import ranode_score_file
-    from bumpstat.ranode.train import RanodeConfig, run_ranode
+    from bumpstat.producers.ranode import ranode_window_scores
+    from bumpstat.stats.mixture import profile_likelihood
 
     window = sliding_windows()[4]
     res = run_ranode(data.m, data.x, window=window, config=RanodeConfig.preset(config.ranode),
@@ -163,9 +163,11 @@ def _ranode_step(out: Path, data, scores, config: DemoConfig, *,
     n_sig_true = int(data.label[res.sr_index].sum())
     w_true = n_sig_true / len(res.m)
     summary = res.to_dict() | {"w_true": w_true, "n_sig_true": n_sig_true}
-    rsf = ranode_score_file(res, labels=data.label, seed=config.seed)
+    rws, _ = ranode_window_scores(data, window, config=RanodeConfig.preset(config.ranode),
+                                  seed=config.seed, background=res.background,
+                                  progress=progress)
     eps = tuple(e for e in config.eps_b if e * 4 * len(res.m) >= 10)
-    points = direct_estimate(rsf.windows[0], eps)
+    points = direct_estimate(rws, eps)
     exact = scores[window.name].signal_region()
     sic = {
         "ranode": classifier_metrics(res.score, data.label[res.sr_index]).to_dict(),
@@ -194,7 +196,7 @@ likelihood fit of w (paper 002).
 |---|---|
 | w true (injected signal in the SR / N_SR) | {w_true:.5f} ({n_sig_true} events) |
 | ŵ (fit) | {f.w_hat:.5f}, 68% [{f.w_interval_68[0]:.5f}, {f.w_interval_68[1]:.5f}] |
-| 95% upper limit on w | {f.w_upper_95:.5f} |
+| 95% upper limit on w | {f.upper_limit_w:.5f} |
 | N_sig = ŵ·N_SR | {f.n_sig_hat:.0f} |
 | Z of w = 0 | {f.z:.1f} |
 | runs flagged "undetected signal" | {sum(res.undetected)} of {len(res.undetected)} |

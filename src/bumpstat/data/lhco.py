@@ -25,7 +25,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from bumpstat.data.synthetic import BASELINE_FEATURES, DELTA_R_FEATURE, Events
+from bumpstat.data.synthetic import BASELINE_FEATURES, DELTA_R_FEATURE
+from bumpstat.events import Events
 from bumpstat.exceptions import InputError, ScoreFileError
 
 __all__ = ["load_lhco_rnd", "derive_features", "LHCO_COLUMNS"]
@@ -55,7 +56,7 @@ _GEV_PER_TEV = 1000.0
 def load_lhco_rnd(
     path: str | Path, *, features: str = "baseline", key: str | None = None
 ) -> Events:
-    """Read an LHCO R&D high-level-features file into :class:`~bumpstat.data.Events`.
+    """Read an LHCO R&D high-level-features file into :class:`~bumpstat.events.Events`.
 
     Parameters
     ----------
@@ -173,7 +174,7 @@ def derive_features(columns: Mapping[str, np.ndarray], *, features: str = "basel
         dphi = (dphi + np.pi) % (2.0 * np.pi) - np.pi
         cols.append(np.hypot(dphi, eta1 - eta2))
         names = names + (DELTA_R_FEATURE,)
-    return Events(mjj, np.column_stack(cols), label_f.astype(np.int8), names)
+    return Events(mjj, np.column_stack(cols), names, label=label_f)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -25,17 +25,17 @@ All masses are in TeV. Features, in this order::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import special, stats
 
+from bumpstat.data._shapes import VARIANTS, TabulatedMassDensity, log_diff_ndtr
+from bumpstat.events import Events
 from bumpstat.exceptions import InputError
 from bumpstat.windows import window_edges
 
 __all__ = [
-    "Events",
     "SyntheticLHCO",
     "M_LO",
     "M_HI",
@@ -64,127 +64,6 @@ _SHIFT = 0.1
 
 
 # ----------------------------------------------------------------------------------------------
-# Events container
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class Events:
-    """A set of dijet events: resonant variable, auxiliary features and truth labels.
-
-    Attributes
-    ----------
-    m : numpy.ndarray
-        ``(n,)`` dijet invariant mass m_JJ in TeV, float64.
-    x : numpy.ndarray
-        ``(n, d)`` auxiliary features, float64 (masses in TeV), columns named by ``feature_names``.
-    label : numpy.ndarray
-        ``(n,)`` int8 truth label, 1 = signal, 0 = background.
-    feature_names : tuple of str
-        The ``d`` column names of ``x``.
-
-    Examples
-    --------
-    >>> ev = Events(np.array([3.4, 3.8]), np.zeros((2, 1)), np.array([1, 0]), ("a",))
-    >>> len(ev), ev.in_range(3.3, 3.7).tolist(), ev.n_signal
-    (2, [True, False], 1)
-    """
-
-    m: np.ndarray
-    x: np.ndarray
-    label: np.ndarray
-    feature_names: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        m = np.asarray(self.m, dtype=np.float64)
-        x = np.asarray(self.x, dtype=np.float64)
-        label_in = np.asarray(self.label)
-        names = tuple(str(n) for n in self.feature_names)
-        if m.ndim != 1:
-            raise InputError(f"Events.m must be 1-D, got shape {m.shape}")
-        n = m.shape[0]
-        if x.ndim == 1 and n == 0 and x.size == 0:
-            x = x.reshape(0, len(names))
-        if x.ndim != 2 or x.shape[0] != n:
-            raise InputError(f"Events.x must have shape (n={n}, d), got {x.shape}")
-        if x.shape[1] != len(names):
-            raise InputError(
-                f"Events.x has {x.shape[1]} columns but {len(names)} feature names {names}"
-            )
-        if label_in.shape != (n,):
-            raise InputError(f"Events.label must have shape ({n},), got {label_in.shape}")
-        if n and not np.isin(label_in, (0, 1)).all():
-            bad = np.unique(label_in[~np.isin(label_in, (0, 1))])[:5]
-            raise InputError(f"Events.label must be 0 or 1, found values {bad.tolist()}")
-        if not np.isfinite(m).all():
-            raise InputError(f"Events.m has {int((~np.isfinite(m)).sum())} non-finite values")
-        if not np.isfinite(x).all():
-            bad_cols = [names[j] for j in np.flatnonzero(~np.isfinite(x).all(axis=0))]
-            raise InputError(f"Events.x has non-finite values in feature(s) {bad_cols}")
-        object.__setattr__(self, "m", m)
-        object.__setattr__(self, "x", x)
-        object.__setattr__(self, "label", label_in.astype(np.int8))
-        object.__setattr__(self, "feature_names", names)
-
-    def __len__(self) -> int:
-        return int(self.m.shape[0])
-
-    def __repr__(self) -> str:
-        return (
-            f"Events(n={len(self)}, n_signal={self.n_signal}, feature_names={self.feature_names})"
-        )
-
-    @property
-    def n_signal(self) -> int:
-        """Number of events with ``label == 1``."""
-        return int(np.count_nonzero(self.label == 1))
-
-    @property
-    def n_background(self) -> int:
-        """Number of events with ``label == 0``."""
-        return len(self) - self.n_signal
-
-    def select(self, mask: Any) -> Events:
-        """Events picked by a boolean mask of length ``n`` or an integer index array."""
-        sel = np.asarray(mask)
-        if sel.dtype == bool:
-            if sel.shape != (len(self),):
-                raise InputError(f"boolean mask must have shape ({len(self)},), got {sel.shape}")
-        elif sel.size == 0:
-            sel = sel.astype(np.intp)
-        elif not np.issubdtype(sel.dtype, np.integer):
-            raise InputError(f"select() needs a boolean mask or integer indices, got {sel.dtype}")
-        return Events(self.m[sel], self.x[sel], self.label[sel], self.feature_names)
-
-    def in_range(self, low: float, high: float) -> np.ndarray:
-        """Boolean mask of ``low <= m < high`` (TeV)."""
-        return (self.m >= low) & (self.m < high)
-
-    @staticmethod
-    def concatenate(*events: Events) -> Events:
-        """Join event sets that have the same ``feature_names``, in the order given."""
-        if len(events) == 1 and not isinstance(events[0], Events):
-            events = tuple(events[0])  # a single list/tuple of Events
-        if not events:
-            raise InputError("Events.concatenate needs at least one Events")
-        names = events[0].feature_names
-        for ev in events[1:]:
-            if ev.feature_names != names:
-                raise InputError(
-                    f"cannot concatenate Events with features {names} and {ev.feature_names}"
-                )
-        return Events(
-            np.concatenate([e.m for e in events]),
-            np.concatenate([e.x for e in events], axis=0),
-            np.concatenate([e.label for e in events]),
-            names,
-        )
-
-    def shuffled(self, seed: int | np.random.Generator | None) -> Events:
-        """The same events in a random order (``np.random.default_rng(seed)``)."""
-        perm = np.random.default_rng(seed).permutation(len(self))
-        return self.select(perm)
-
-
-# ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
 def _check_count(n: Any, what: str) -> int:
@@ -193,130 +72,6 @@ def _check_count(n: Any, what: str) -> int:
     if n < 0:
         raise InputError(f"{what} must be a non-negative integer, got {n}")
     return int(n)
-
-
-class _TabulatedMassDensity:
-    """A 1-D density on ``[lo, hi]`` known up to normalisation, made exact numerically.
-
-    The range is cut into ``n_cells`` equal cells; each cell's mass is an 8-point Gauss-Legendre
-    integral (exact to machine precision for the smooth spectra used here). The CDF at any point
-    is the tabulated CDF at the cell edge plus a Gauss-Legendre integral over the partial cell.
-    Sampling inverts the tabulated CDF linearly within a cell (cell masses exact; the CDF of the
-    samples differs from the exact one by < 1e-8).
-    """
-
-    _T, _W = np.polynomial.legendre.leggauss(8)
-
-    def __init__(
-        self, log_f: Callable[[np.ndarray], np.ndarray], lo: float, hi: float, n_cells: int
-    ) -> None:
-        self.log_f, self.lo, self.hi = log_f, lo, hi
-        self.edges = np.linspace(lo, hi, n_cells + 1)
-        self.h = (hi - lo) / n_cells
-        nodes = self.edges[:-1, None] + 0.5 * (self._T + 1.0) * self.h
-        lf = log_f(nodes)
-        shift = float(lf.max())
-        masses = (np.exp(lf - shift) @ self._W) * 0.5 * self.h
-        total = float(np.sum(masses))
-        self.log_norm = np.log(total) + shift
-        cdf = np.concatenate([[0.0], np.cumsum(masses)])
-        self.cdf_edges = cdf / cdf[-1]
-
-    def logpdf(self, m: np.ndarray) -> np.ndarray:
-        inside = (m >= self.lo) & (m <= self.hi)
-        out = np.full(m.shape, -np.inf)
-        out[inside] = self.log_f(m[inside]) - self.log_norm
-        return out
-
-    def cdf(self, m: np.ndarray) -> np.ndarray:
-        mc = np.clip(m, self.lo, self.hi)
-        k = np.clip(np.floor((mc - self.lo) / self.h).astype(np.intp), 0, len(self.edges) - 2)
-        a = self.edges[k]
-        width = mc - a
-        nodes = a[..., None] + 0.5 * (self._T + 1.0) * width[..., None]
-        part = (np.exp(self.log_f(nodes) - self.log_norm) @ self._W) * 0.5 * width
-        return np.clip(self.cdf_edges[k] + part, 0.0, 1.0)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        return np.interp(u, self.cdf_edges, self.edges)
-
-
-# ----------------------------------------------------------------------------------------------
-# Parameters of the two "simulators"
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Params:
-    # background m spectrum: dijet function times erf turn-on
-    p1: float
-    p2: float
-    p3: float
-    turn_on_m: float  # TeV, 50% point
-    turn_on_w: float  # TeV
-    # signal m: Gaussian, truncated to m_range
-    sig_m_mu: float
-    sig_m_sigma: float
-    # background features (gamma shape k, scale theta in TeV; beta a, b)
-    bg_mj1: tuple[float, float]
-    bg_dm: tuple[float, float]
-    bg_t1: tuple[float, float]
-    bg_t2: tuple[float, float]
-    # signal features
-    sig_mj1: tuple[float, float]
-    sig_dm: tuple[float, float]
-    sig_t1: tuple[float, float]
-    sig_t2: tuple[float, float]
-    # Delta R: Normal(mu(m), sigma), mu(m) = sqrt(pi^2 + (c * 2 asinh(m / (2 pT0)))^2)
-    dr_pt0: float
-    dr_sigma_bg: float
-    dr_sigma_sig: float
-    dr_c_sig: float
-
-
-_NOMINAL = _Params(
-    p1=10.0,
-    p2=3.74,
-    p3=0.0,
-    turn_on_m=2.6,
-    turn_on_w=0.15,
-    sig_m_mu=3.5,
-    sig_m_sigma=0.17,
-    bg_mj1=(2.0, 0.05),
-    bg_dm=(1.3, 0.11),
-    bg_t1=(6.0, 3.5),
-    bg_t2=(5.5, 3.5),
-    sig_mj1=(400.0, 0.1 / 400.0),
-    sig_dm=(400.0, 0.4 / 400.0),
-    sig_t1=(3.0, 7.0),
-    sig_t2=(3.2, 6.8),
-    dr_pt0=1.3,
-    dr_sigma_bg=0.05,
-    dr_sigma_sig=0.05,
-    dr_c_sig=0.8,
-)
-
-_ALTERNATIVE = _Params(
-    p1=10.0,
-    p2=3.74 * 1.02,
-    p3=0.0,
-    turn_on_m=2.6,
-    turn_on_w=0.15,
-    sig_m_mu=3.5,
-    sig_m_sigma=0.17,
-    bg_mj1=(2.0 * 1.04, 0.05 * 0.97),
-    bg_dm=(1.3 * 0.96, 0.11 * 1.05),
-    bg_t1=(6.3, 3.5),
-    bg_t2=(5.8, 3.5),
-    sig_mj1=(400.0 / 1.21, 0.1 * 1.21 / 400.0),
-    sig_dm=(400.0 / 1.21, 0.4 * 1.21 / 400.0),
-    sig_t1=(3.2, 6.8),
-    sig_t2=(3.4, 6.6),
-    dr_pt0=1.3 * 1.02,
-    dr_sigma_bg=0.05 * 1.05,
-    dr_sigma_sig=0.05 * 1.05,
-    dr_c_sig=0.8,
-)
-
-_VARIANTS = {"nominal": _NOMINAL, "alternative": _ALTERNATIVE}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -361,8 +116,8 @@ class SyntheticLHCO:
         sqrt_s: float = SQRT_S,
         m_range: tuple[float, float] = (M_LO, M_HI),
     ) -> None:
-        if variant not in _VARIANTS:
-            raise InputError(f"unknown variant {variant!r}; choose one of {sorted(_VARIANTS)}")
+        if variant not in VARIANTS:
+            raise InputError(f"unknown variant {variant!r}; choose one of {sorted(VARIANTS)}")
         lo, hi = (float(v) for v in m_range)
         sqrt_s = float(sqrt_s)
         if not (np.isfinite(sqrt_s) and sqrt_s > 0):
@@ -376,16 +131,16 @@ class SyntheticLHCO:
         self.delta_r = bool(delta_r)
         self.sqrt_s = sqrt_s
         self.m_range = (lo, hi)
-        self._p = _VARIANTS[variant]
+        self._p = VARIANTS[variant]
         self.feature_names: tuple[str, ...] = BASELINE_FEATURES + (
             (DELTA_R_FEATURE,) if self.delta_r else ()
         )
         n_cells = max(1000, int(np.ceil((hi - lo) / 1e-4)))
-        self._bg_m = _TabulatedMassDensity(self._log_f_bg_m_unnorm, lo, hi, n_cells)
+        self._bg_m = TabulatedMassDensity(self._log_f_bg_m_unnorm, lo, hi, n_cells)
         p = self._p
         self._sig_a = (lo - p.sig_m_mu) / p.sig_m_sigma
         self._sig_b = (hi - p.sig_m_mu) / p.sig_m_sigma
-        self._sig_log_z = float(_log_diff_ndtr(self._sig_a, self._sig_b))
+        self._sig_log_z = float(log_diff_ndtr(self._sig_a, self._sig_b))
 
     def __repr__(self) -> str:
         return (
@@ -438,7 +193,7 @@ class SyntheticLHCO:
         m = np.clip(self._as_m(m), *self.m_range)
         p = self._p
         z = (m - p.sig_m_mu) / p.sig_m_sigma
-        return np.clip(np.exp(_log_diff_ndtr(self._sig_a, z) - self._sig_log_z), 0.0, 1.0)
+        return np.clip(np.exp(log_diff_ndtr(self._sig_a, z) - self._sig_log_z), 0.0, 1.0)
 
     def fraction_in(self, low: float, high: float, *, component: str = "background") -> float:
         """Exact probability that an event of ``component`` has ``low <= m < high`` (TeV)."""
@@ -583,7 +338,7 @@ class SyntheticLHCO:
         rng = np.random.default_rng(seed)
         m = self._bg_m.ppf(rng.random(n))
         x = self.sample_x(m, component="background", seed=rng)
-        return Events(m, x, np.zeros(n, dtype=np.int8), self.feature_names)
+        return Events(m, x, self.feature_names, label=np.zeros(n, dtype=np.int8))
 
     def sample_signal(self, n: int, *, seed: int | np.random.Generator | None) -> Events:
         """``n`` signal events (label 1): the 3.5 TeV resonance with two-prong jets."""
@@ -595,7 +350,7 @@ class SyntheticLHCO:
         m = p.sig_m_mu + p.sig_m_sigma * special.ndtri(lo_c + u * (hi_c - lo_c))
         m = np.clip(m, *self.m_range)
         x = self.sample_x(m, component="signal", seed=rng)
-        return Events(m, x, np.ones(n, dtype=np.int8), self.feature_names)
+        return Events(m, x, self.feature_names, label=np.ones(n, dtype=np.int8))
 
     def sample(
         self,
@@ -637,16 +392,3 @@ class SyntheticLHCO:
         if np.isnan(x).any():
             raise InputError(f"x has {int(np.isnan(x).sum())} NaN values")
         return x, m
-
-
-def _log_diff_ndtr(a: Any, b: Any) -> np.ndarray:
-    """``log(Φ(b) - Φ(a))`` for ``a <= b``, stable in both tails."""
-    a, b = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float))
-    # use the upper tail when both are positive: Φ(b) - Φ(a) = Φ(-a) - Φ(-b)
-    flip = a > 0
-    lo = np.where(flip, -b, a)
-    hi = np.where(flip, -a, b)
-    lhi = special.log_ndtr(hi)
-    llo = special.log_ndtr(lo)
-    with np.errstate(divide="ignore"):
-        return lhi + np.log1p(-np.exp(np.minimum(llo - lhi, 0.0)))

@@ -1,4 +1,8 @@
-"""Metrics to judge anomaly scores: ROC/AUC/SIC, top-p overlaps, combinations, marginal KS."""
+"""Metrics to judge anomaly scores: ROC/AUC/SIC (:mod:`~bumpstat.metrics.roc`), per window of a
+score file (:mod:`~bumpstat.metrics.report`), top-p overlaps, combinations, marginal KS.
+
+Every result derives from :class:`bumpstat.results.Result` (strict JSON, ``records()``). Events
+or score files without truth labels give one clear error, never "no signal"."""
 
 from bumpstat.metrics.combine import (
     combine_score_files,
@@ -13,19 +17,21 @@ from bumpstat.metrics.overlap import (
     score_file_overlap,
     top_fraction,
 )
-from bumpstat.metrics.roc import (
-    ClassifierMetrics,
+from bumpstat.metrics.report import (
     MetricsReport,
-    RocCurve,
-    SicCurve,
     WindowMetrics,
-    classifier_metrics,
-    roc_curve,
     score_file_metrics,
-    sic_curve,
     sic_key,
     summarise_runs,
     window_metrics,
+)
+from bumpstat.metrics.roc import (
+    ClassifierMetrics,
+    RocCurve,
+    SicCurve,
+    classifier_metrics,
+    roc_curve,
+    sic_curve,
 )
 
 __all__ = [

@@ -6,7 +6,8 @@
   set), per run.
 - **Sample level**: build one background template from several (e.g. the synthetic samples of
   several methods), each contributing the same number of events, and train one classifier on it
-  (:func:`sample_level_template`, then e.g. :func:`bumpstat.methods.iad.iad_score_file`).
+  (:func:`sample_level_template`, then e.g. :class:`bumpstat.producers.iad.IADProducer` with
+  that template as ``reference``).
 
 >>> a, b = np.array([0.0, 1.0, 2.0]), np.array([10.0, 30.0, 20.0])
 >>> combine_scores([a, b]).round(3).tolist()
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from bumpstat.events import Events
 from bumpstat.exceptions import InputError
 from bumpstat.scores.schema import EventSet, ScoreFile, WindowScores
 
@@ -161,8 +163,6 @@ def sample_level_template(
     Events
         The shuffled union.
     """
-    from bumpstat.data import Events
-
     ts = list(templates)
     if len(ts) < 2:
         raise InputError(f"a sample-level combination needs at least two templates, got {len(ts)}")

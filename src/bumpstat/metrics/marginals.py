@@ -21,6 +21,8 @@ import numpy as np
 from scipy import stats
 
 from bumpstat.exceptions import InputError
+from bumpstat.results import Result
+from bumpstat.serialize import jsonable
 
 __all__ = ["MarginalKS", "ks_statistic", "marginal_ks"]
 
@@ -52,8 +54,8 @@ def ks_statistic(a: Any, b: Any, *, weights_a: Any = None, weights_b: Any = None
     return float(np.max(np.abs(fa - fb)))
 
 
-@dataclass(frozen=True)
-class MarginalKS:
+@dataclass(frozen=True, repr=False)
+class MarginalKS(Result):
     """Per-feature KS statistics and asymptotic p-values.
 
     Attributes
@@ -72,12 +74,16 @@ class MarginalKS:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"features": {name: {"ks": D, "p_value": p}}, "n_template", "n_truth"}``."""
-        return {
-            "features": {n: {"ks": float(d), "p_value": float(p)} for n, d, p in
+        return jsonable({
+            "features": {n: {"ks": d, "p_value": p} for n, d, p in
                          zip(self.feature_names, self.statistic, self.p_value, strict=True)},
             "n_template": self.n_template,
             "n_truth": self.n_truth,
-        }
+        })
+
+    def records(self) -> list[dict[str, Any]]:
+        """One row per feature."""
+        return [{"feature": n, **v} for n, v in self.to_dict()["features"].items()]
 
 
 def marginal_ks(

@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 
 from bumpstat.exceptions import InputError
+from bumpstat.metrics.report import no_labels_message
+from bumpstat.results import Result
 from bumpstat.scores.schema import ScoreFile
+from bumpstat.serialize import jsonable
 
 __all__ = ["OverlapResult", "top_fraction", "percentile_overlap", "score_file_overlap"]
 
@@ -50,8 +53,8 @@ def top_fraction(scores: Any, p: float) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class OverlapResult:
+@dataclass(frozen=True, repr=False)
+class OverlapResult(Result):
     """Top-p overlaps of several methods.
 
     Attributes
@@ -89,17 +92,28 @@ class OverlapResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (pairs keyed ``"a|b"``)."""
-        return {
-            "p": self.p.tolist(),
+        return jsonable({
+            "p": self.p,
             "names": list(self.names),
             "n_events": self.n_events,
-            "pairs": {f"{a}|{b}": v.tolist() for (a, b), v in self.pairs.items()},
-            "excess_pairs": {f"{a}|{b}": v.tolist() for (a, b), v in self.excess_pairs.items()},
-            "all": self.all.tolist(),
-            "excess_all": self.excess_all.tolist(),
-            "baseline_pair": self.baseline_pair.tolist(),
-            "baseline_all": self.baseline_all.tolist(),
-        }
+            "pairs": {f"{a}|{b}": v for (a, b), v in self.pairs.items()},
+            "excess_pairs": {f"{a}|{b}": v for (a, b), v in self.excess_pairs.items()},
+            "all": self.all,
+            "excess_all": self.excess_all,
+            "baseline_pair": self.baseline_pair,
+            "baseline_all": self.baseline_all,
+        })
+
+    def records(self) -> list[dict[str, Any]]:
+        """One row per fraction p: the pair and all-method overlaps and their baselines."""
+        rows = []
+        for i, p in enumerate(self.p):
+            row = {"p": float(p), "all": float(self.all[i]),
+                   "baseline_pair": float(self.baseline_pair[i]),
+                   "baseline_all": float(self.baseline_all[i])}
+            row.update({f"{a}|{b}": float(v[i]) for (a, b), v in self.pairs.items()})
+            rows.append(row)
+        return rows
 
 
 def _as_named(scores: Mapping[str, Any] | Sequence[Any],
@@ -211,7 +225,7 @@ def score_file_overlap(
         mask = np.ones(ref.n_events, dtype=bool)
     else:
         if ref.label is None:
-            raise InputError(f"window {window!r}: no truth labels to select the {population}")
+            raise InputError(no_labels_message(named[first_key].source, window))
         mask = ref.label == (1 if population == "signal" else 0)
     if not mask.any():
         raise InputError(f"window {window!r}: no {population} events in the SR")

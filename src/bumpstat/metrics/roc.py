@@ -15,12 +15,7 @@ Definitions (paper 002 §III.C, BRIEF §3.6):
   by ``sqrt(1e-3)``; flagged ``reliable`` only if the expected number of passing background
   events ``eps_B * N_B,eff`` is at least ``1 / max_rel_error^2`` (25).
 
-For a score file (:func:`score_file_metrics`): per window the ROC uses the *data* events in the
-signal region with their truth labels (signal = label 1, background = label 0); the template is
-not used for it. Per run values are summarised by the median and the 68% band (16th–84th
-percentiles) over runs; ``ensemble`` holds the metrics of the run-averaged score. The AUC of
-data (all SR events) vs template, a no-signal check (0.5 for a perfect template), is reported
-beside them.
+Per window of a score file: :mod:`bumpstat.metrics.report`.
 
 >>> rng = np.random.default_rng(0)
 >>> s = np.r_[rng.normal(1, 1, 20000), rng.normal(0, 1, 20000)]
@@ -37,22 +32,17 @@ from typing import Any
 import numpy as np
 
 from bumpstat.exceptions import InputError
-from bumpstat.scores.schema import ScoreFile, WindowScores
-from bumpstat.windows import Window
+from bumpstat.results import Result
 
 __all__ = [
+    "EPS_B_REF",
+    "MAX_REL_ERROR",
     "RocCurve",
     "SicCurve",
     "ClassifierMetrics",
-    "WindowMetrics",
-    "MetricsReport",
     "roc_curve",
     "sic_curve",
     "classifier_metrics",
-    "window_metrics",
-    "score_file_metrics",
-    "summarise_runs",
-    "sic_key",
 ]
 
 #: Default working point for "SIC at eps_B".
@@ -85,8 +75,8 @@ def _check(scores: Any, labels: Any, weights: Any) -> tuple[np.ndarray, np.ndarr
     return s, y, w
 
 
-@dataclass(frozen=True)
-class SicCurve:
+@dataclass(frozen=True, repr=False)
+class SicCurve(Result):
     """SIC along the ROC with the statistical-stability cut.
 
     Attributes
@@ -95,7 +85,7 @@ class SicCurve:
         Points with ``eps_b > 0``, in order of increasing ``eps_b``.
     rel_error_b : numpy.ndarray
         ``1 / sqrt(N_B,pass)`` at each point.
-    valid : numpy.ndarray of bool
+    kept : numpy.ndarray of bool
         ``rel_error_b <= max_rel_error``: the kept part of the curve.
     max_rel_error : float
     """
@@ -104,24 +94,30 @@ class SicCurve:
     eps_b: np.ndarray
     sic: np.ndarray
     rel_error_b: np.ndarray
-    valid: np.ndarray
+    kept: np.ndarray
     max_rel_error: float = MAX_REL_ERROR
 
     @property
     def max_sic(self) -> float:
         """Largest SIC on the kept part of the curve (0 if no point is kept)."""
-        return float(self.sic[self.valid].max()) if self.valid.any() else 0.0
+        return float(self.sic[self.kept].max()) if self.kept.any() else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready kept part of the curve."""
-        v = self.valid
+        v = self.kept
         return {"eps_s": self.eps_s[v].tolist(), "eps_b": self.eps_b[v].tolist(),
                 "sic": self.sic[v].tolist(), "max_rel_error": self.max_rel_error,
                 "max_sic": self.max_sic}
 
+    def records(self) -> list[dict[str, Any]]:
+        """One row per kept point."""
+        v = self.kept
+        return [{"eps_s": float(a), "eps_b": float(b), "sic": float(c)}
+                for a, b, c in zip(self.eps_s[v], self.eps_b[v], self.sic[v], strict=True)]
 
-@dataclass(frozen=True)
-class RocCurve:
+
+@dataclass(frozen=True, repr=False)
+class RocCurve(Result):
     """A (weighted) ROC curve.
 
     Attributes
@@ -146,6 +142,20 @@ class RocCurve:
     n_s_total: float
     n_b_total: float
     auc: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready curve (the ``+inf`` threshold of the first point becomes null)."""
+        from bumpstat.serialize import jsonable
+
+        return jsonable({"eps_s": self.eps_s, "eps_b": self.eps_b, "threshold": self.threshold,
+                         "n_b_pass": self.n_b_pass, "n_s_total": self.n_s_total,
+                         "n_b_total": self.n_b_total, "auc": self.auc})
+
+    def records(self) -> list[dict[str, Any]]:
+        """One row per point of the curve."""
+        d = self.to_dict()
+        return [{"eps_s": a, "eps_b": b, "threshold": t} for a, b, t in
+                zip(d["eps_s"], d["eps_b"], d["threshold"], strict=True)]
 
     def sic(self, *, max_rel_error: float = MAX_REL_ERROR) -> SicCurve:
         """The SIC curve with the cut ``1/sqrt(N_B,pass) <= max_rel_error``."""
@@ -217,8 +227,8 @@ def sic_curve(scores: Any, labels: Any, *, weights: Any = None,
     return roc_curve(scores, labels, weights=weights).sic(max_rel_error=max_rel_error)
 
 
-@dataclass(frozen=True)
-class ClassifierMetrics:
+@dataclass(frozen=True, repr=False)
+class ClassifierMetrics(Result):
     """Metrics of one score array.
 
     Attributes
@@ -241,13 +251,6 @@ class ClassifierMetrics:
     max_rel_error: float
     n_signal: float
     n_background: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary."""
-        return {"auc": self.auc, "max_sic": self.max_sic, "sic_at_eps_b": self.sic_at_eps_b,
-                "sic_at_reliable": self.sic_at_reliable, "eps_b_ref": self.eps_b_ref,
-                "max_rel_error": self.max_rel_error, "n_signal": self.n_signal,
-                "n_background": self.n_background}
 
 
 def classifier_metrics(
@@ -278,197 +281,4 @@ def classifier_metrics(
         max_rel_error=float(max_rel_error),
         n_signal=roc.n_s_total,
         n_background=roc.n_b_total,
-    )
-
-
-def sic_key(eps_b: float) -> str:
-    """JSON key of "SIC at eps_b": ``sic_at_1e-3`` for powers of ten, else ``sic_at_<g>``.
-
-    >>> sic_key(1e-3), sic_key(2e-3)
-    ('sic_at_1e-3', 'sic_at_0.002')
-    """
-    e = float(np.log10(eps_b))
-    if abs(e - round(e)) < 1e-9:
-        return f"sic_at_1e{int(round(e))}"
-    return f"sic_at_{eps_b:g}"
-
-
-def summarise_runs(values: Any) -> dict[str, Any]:
-    """Median and 68% band (16th, 84th percentiles) of per-run values.
-
-    >>> summarise_runs([1.0, 2.0, 3.0])["median"]
-    2.0
-    """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    if v.size == 0:
-        raise InputError("no runs to summarise")
-    lo, med, hi = np.percentile(v, [16, 50, 84])
-    return {"median": float(med), "band": [float(lo), float(hi)], "runs": v.tolist()}
-
-
-@dataclass(frozen=True)
-class WindowMetrics:
-    """Per-run metrics of one window of a score file.
-
-    Attributes
-    ----------
-    window : Window
-    per_run : tuple of ClassifierMetrics or None
-        ``None`` if the window's SR holds no signal (or no background) events.
-    ensemble : ClassifierMetrics or None
-        Metrics of the score averaged over runs.
-    auc_data_vs_template : numpy.ndarray
-        Per run: AUC of SR data (all labels) vs the template (template weights used).
-    n_signal, n_background : int
-        Labelled data events in the SR.
-    """
-
-    window: Window
-    per_run: tuple[ClassifierMetrics, ...] | None
-    ensemble: ClassifierMetrics | None
-    auc_data_vs_template: np.ndarray
-    n_signal: int
-    n_background: int
-
-    def values(self, name: str) -> np.ndarray:
-        """Per-run array of ``"auc"``, ``"max_sic"`` or ``"sic_at_eps_b"``."""
-        if self.per_run is None:
-            raise InputError(f"window {self.window.name!r} has no signal events: no {name}")
-        return np.array([getattr(m, name) for m in self.per_run])
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: medians over runs as ``auc``, ``max_sic``, ``sic_at_1e-3`` (key named
-        after the working point), with ``*_band`` (16th/84th percentiles) and ``*_runs``."""
-        out: dict[str, Any] = {
-            "window": self.window.to_dict(),
-            "n_signal": self.n_signal,
-            "n_background": self.n_background,
-        }
-        dvt = summarise_runs(self.auc_data_vs_template)
-        if self.per_run is None or self.ensemble is None:
-            out.update({"auc": None, "max_sic": None, "has_signal": False})
-        else:
-            key = sic_key(self.per_run[0].eps_b_ref)
-            out["has_signal"] = True
-            for name, label in (("auc", "auc"), ("max_sic", "max_sic"), ("sic_at_eps_b", key)):
-                s = summarise_runs(self.values(name))
-                out[label] = s["median"]
-                out[f"{label}_band"] = s["band"]
-                out[f"{label}_runs"] = s["runs"]
-            out["sic_at_reliable"] = self.per_run[0].sic_at_reliable
-            out["ensemble"] = self.ensemble.to_dict()
-        out["auc_data_vs_template"] = dvt["median"]
-        out["auc_data_vs_template_band"] = dvt["band"]
-        return out
-
-
-def window_metrics(
-    ws: WindowScores, *, eps_b: float = EPS_B_REF, max_rel_error: float = MAX_REL_ERROR
-) -> WindowMetrics:
-    """Metrics of one window: SR data events, signal = label 1, background = label 0.
-
-    Raises
-    ------
-    InputError
-        The data carry no ``label`` field.
-    """
-    sr = ws.signal_region()
-    if sr.label is None:
-        raise InputError(
-            f"window {ws.window.name!r}: data events have no truth labels ('data/label'), so "
-            "ROC/SIC cannot be computed; write the score file with labels"
-        )
-    w = sr.weights()
-    n_sig = int(np.count_nonzero(sr.label == 1))
-    n_bkg = int(np.count_nonzero(sr.label == 0))
-    if n_sig and n_bkg:
-        per_run = tuple(
-            classifier_metrics(sr.scores[r], sr.label, weights=w, eps_b=eps_b,
-                               max_rel_error=max_rel_error)
-            for r in range(sr.n_runs)
-        )
-        ens = classifier_metrics(sr.scores.mean(axis=0), sr.label, weights=w, eps_b=eps_b,
-                                 max_rel_error=max_rel_error)
-    else:
-        per_run, ens = None, None
-    tw = ws.template.weights()
-    y = np.r_[np.ones(sr.n_events), np.zeros(ws.template.n_events)]
-    ww = np.r_[w, tw]
-    dvt = np.array([
-        roc_curve(np.r_[sr.scores[r], ws.template.scores[r]], y, weights=ww).auc
-        for r in range(sr.n_runs)
-    ])
-    return WindowMetrics(ws.window, per_run, ens, dvt, n_sig, n_bkg)
-
-
-@dataclass(frozen=True)
-class MetricsReport:
-    """Metrics of all windows of one score file.
-
-    Attributes
-    ----------
-    method : str
-    windows : tuple of WindowMetrics
-    eps_b_ref, max_rel_error : float
-    n_runs : int
-    """
-
-    method: str
-    windows: tuple[WindowMetrics, ...]
-    eps_b_ref: float
-    max_rel_error: float
-    n_runs: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"method", "n_runs", "eps_b_ref", "max_rel_error", "windows": [...]}``."""
-        return {
-            "method": self.method,
-            "n_runs": self.n_runs,
-            "eps_b_ref": self.eps_b_ref,
-            "max_rel_error": self.max_rel_error,
-            "windows": [w.to_dict() for w in self.windows],
-        }
-
-
-def score_file_metrics(
-    sf: ScoreFile,
-    *,
-    eps_b: float = EPS_B_REF,
-    max_rel_error: float = MAX_REL_ERROR,
-    windows: Any = None,
-) -> MetricsReport:
-    """Per-window metrics of a labelled score file (see the module docstring).
-
-    Parameters
-    ----------
-    sf : ScoreFile
-    eps_b : float
-        Working point of "SIC at eps_B".
-    max_rel_error : float
-        SIC-curve cut on the relative error of eps_B.
-    windows : sequence of str, optional
-        Names of the windows to evaluate (default all).
-
-    Raises
-    ------
-    InputError
-        No window has labels, or a requested window does not exist.
-    """
-    names = sf.window_names if windows is None else tuple(windows)
-    missing = [n for n in names if n not in sf.window_names]
-    if missing:
-        raise InputError(f"window(s) {missing} not in the score file {list(sf.window_names)}")
-    if all(sf[n].data.label is None for n in names):
-        where = f"score file {sf.source!r}" if sf.source else "score file"
-        raise InputError(
-            f"{where}: no truth labels ('data/label') in any window; metrics need labelled "
-            "data (e.g. synthetic or simulated events)"
-        )
-    return MetricsReport(
-        method=sf.method,
-        windows=tuple(window_metrics(sf[n], eps_b=eps_b, max_rel_error=max_rel_error)
-                      for n in names),
-        eps_b_ref=float(eps_b),
-        max_rel_error=float(max_rel_error),
-        n_runs=sf.n_runs,
     )

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from bumpstat.exceptions import InputError
 from bumpstat.metrics.overlap import OverlapResult
+from bumpstat.metrics.report import no_labels_message
 from bumpstat.metrics.roc import MAX_REL_ERROR, SicCurve, roc_curve
 from bumpstat.plotting.style import finish, hep_style, new_axes
-from bumpstat.scores.schema import WindowScores
+from bumpstat.scores.schema import ScoreFile, WindowScores
 
-__all__ = ["sic_band", "plot_sic", "plot_overlap"]
+__all__ = ["sic_band", "plot_sic", "plot_overlap", "write_sic_plots"]
 
 
 def sic_band(curves: Sequence[SicCurve], *, x: str = "eps_s",
@@ -36,7 +38,7 @@ def sic_band(curves: Sequence[SicCurve], *, x: str = "eps_s",
         grid = np.linspace(0.01, 1.0, 100) if x == "eps_s" else np.logspace(-5, 0, 101)
     rows = np.full((len(curves), grid.size), np.nan)
     for i, c in enumerate(curves):
-        v = c.valid
+        v = c.kept
         if v.sum() < 2:
             continue
         xs, ys = getattr(c, x)[v], c.sic[v]
@@ -81,7 +83,7 @@ def plot_sic(
     if isinstance(curves, WindowScores):
         sr = curves.signal_region()
         if sr.label is None:
-            raise InputError(f"window {curves.window.name!r}: no truth labels for a SIC curve")
+            raise InputError(no_labels_message(None, curves.window.name))
         curves = [roc_curve(sr.scores[r], sr.label, weights=sr.weights())
                   .sic(max_rel_error=max_rel_error) for r in range(sr.n_runs)]
     band = sic_band(list(curves), x=x)
@@ -125,3 +127,22 @@ def plot_overlap(result: OverlapResult, *, excess: bool = True, ax=None,
         ax.set_ylabel("overlap $-$ random baseline" if excess else "overlap fraction")
         ax.legend(fontsize="small")
     return finish(fig, path)
+
+
+def write_sic_plots(sf: ScoreFile, out: Any, *,
+                    max_rel_error: float = MAX_REL_ERROR) -> list[Path]:
+    """``sic_<method>_<window>.png`` for every window of ``sf`` with signal and background
+    labels, written through ``out`` (a :class:`bumpstat.outputs.OutputDir`); returns the paths.
+    Windows without labels or without one of the classes get no plot."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for ws in sf.windows:
+        sr = ws.signal_region()
+        if sr.label is None or not (sr.label == 1).any() or not (sr.label == 0).any():
+            continue
+        path = out.file(f"sic_{sf.method or 'scores'}_{ws.window.name}.png")
+        plt.close(plot_sic(ws, label=f"{sf.method} {ws.window.name}",
+                           max_rel_error=max_rel_error, path=path))
+        paths.append(path)
+    return paths

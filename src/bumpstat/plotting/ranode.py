@@ -9,18 +9,17 @@ from typing import Any
 import numpy as np
 
 from bumpstat.plotting.style import finish, hep_style, new_axes
+from bumpstat.stats.mixture import DELTA_2NLL_68, DELTA_2NLL_95, upper_limit_threshold
 
 __all__ = ["plot_w_profile", "plot_learned_signal"]
 
 
 def plot_w_profile(curve: Any, fit: Any = None, *, ax=None, path: str | Path | None = None):
-    """Plot ``Δ(2NLL)(w)`` of a :class:`~bumpstat.ranode.likelihood.ProfileCurve`.
+    """Plot ``Δ(2NLL)(w)`` of a :class:`~bumpstat.stats.mixture.ProfileCurve`.
 
     With ``fit`` (a ``MixtureFitResult``) the 68 %/95 % levels, the interval and the upper limit
     are marked. Returns the figure; saves it only when ``path`` is given.
     """
-    from bumpstat.ranode.likelihood import DELTA_2NLL_68, DELTA_2NLL_95, Q_UPPER_95
-
     with hep_style():
         fig, ax = new_axes(ax)
         ax.plot(curve.w, curve.delta_2nll, color="k", label="profile likelihood")
@@ -28,8 +27,8 @@ def plot_w_profile(curve: Any, fit: Any = None, *, ax=None, path: str | Path | N
             ax.axhline(lvl, color="grey", ls=ls, lw=1)
         if fit is not None:
             ax.axvspan(*fit.w_interval_68, color="tab:blue", alpha=0.2, label="68% interval")
-            ax.axvline(fit.w_upper_95, color="tab:red", ls="-.",
-                       label=f"95% UL (q={Q_UPPER_95:.2f})")
+            ax.axvline(fit.upper_limit_w, color="tab:red", ls="-.",
+                       label=f"{100 * fit.cl:g}% UL (q={upper_limit_threshold(fit.cl):.2f})")
             ax.axvline(fit.w_hat, color="tab:blue", lw=1)
         ax.set_xlabel("signal fraction w")
         ax.set_ylabel(r"$-2\Delta\ln L$")

@@ -18,6 +18,14 @@ from bumpstat.stats.cutcount import (
     discovery,
     upper_limit,
 )
+from bumpstat.stats.mixture import (
+    MixtureFitResult,
+    MixtureNLL,
+    ProfileCurve,
+    ensemble_log_density,
+    fit_signal_fraction,
+    profile_likelihood,
+)
 from bumpstat.stats.pyhf_models import (
     build_workspace,
     export_workspace,
@@ -54,4 +62,10 @@ __all__ = [
     "pyhf_discovery",
     "pyhf_upper_limit",
     "signal_scale",
+    "MixtureFitResult",
+    "MixtureNLL",
+    "ProfileCurve",
+    "ensemble_log_density",
+    "fit_signal_fraction",
+    "profile_likelihood",
 ]

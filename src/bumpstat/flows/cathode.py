@@ -1,7 +1,8 @@
-"""CATHODE-style background templates from the conditional background flow (paper 001 §II).
+"""CATHODE background templates from the conditional background flow (Hallin et al.,
+arXiv:2109.00546; paper 001 §II).
 
-The SB-trained conditional flow ``p_bg(x | m)`` of :class:`~bumpstat.ranode.train.BackgroundModel`
-is sampled
+The SB-trained conditional flow ``p_bg(x | m)`` of
+:class:`~bumpstat.flows.background.BackgroundModel` is sampled
 
 * in the **SR**, with masses drawn from a Gaussian KDE of the SR mass distribution
   (``scipy.stats.gaussian_kde``, seeded; built on ``logit`` of the position in the window so
