@@ -30,7 +30,7 @@ import numpy as np
 
 from bumpstat.events import Events
 from bumpstat.exceptions import InputError, WindowError
-from bumpstat.parallel import seed_sequence
+from bumpstat.parallel import seed_sequence, spawn_seeds
 from bumpstat.scores.schema import ScoreFile, WindowScores
 from bumpstat.serialize import jsonable
 from bumpstat.windows import Window, sliding_windows
@@ -217,7 +217,7 @@ class ScoreProducer(ABC):
                 raise InputError(f"reference features {reference.feature_names} differ from "
                                  f"data features {data.feature_names}")
         master = seed_sequence(seed)
-        children = master.spawn(len(windows))
+        children = spawn_seeds(master, len(windows))
         from tqdm.auto import tqdm
 
         out, per_window = [], {}
