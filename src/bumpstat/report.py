@@ -17,7 +17,7 @@ from bumpstat.direct.delta_sys import DeltaSys
 from bumpstat.exceptions import InputError
 from bumpstat.outputs import OutputDir
 
-__all__ = ["scan_table", "comparison_table", "write_report"]
+__all__ = ["scan_table", "comparison_table", "limit_table", "write_limit_plots", "write_report"]
 
 
 def _fmt(v: float | None, std: float | None = None, digits: int = 3) -> str:
@@ -46,12 +46,20 @@ def _reasons(recs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _sorted_records(scan, method: str | None) -> list[dict[str, Any]]:
+    """Records sorted by working point (descending ε_B: loosest first) then window centre."""
+    pts = sorted(scan.select(method=method), key=lambda p: (p.method, -p.eps_b, p.window.center))
+    return [p.record() for p in pts]
+
+
 def scan_table(scan, *, method: str | None = None) -> str:
-    """A Markdown table with one row per window × working point × method."""
-    head = ("| method | window [TeV] | ε_B | N_SR | N_obs | N_exp | σ_exp (rel.) | Z | p-value "
-            "| UL95 [events] | expected UL (−1σ, median, +1σ) |\n" + "|---" * 11 + "|")
+    """A Markdown table with one row per window × working point × method, sorted by working
+    point and window; the limits are on signal events passing the cut at the scan's CL."""
+    head = ("| method | window [TeV] | ε_B | N_SR | N_obs | N_exp | σ_exp (rel.) | Z (local) "
+            "| p-value | UL [events] | expected UL: median [−1σ, +1σ] [−2σ, +2σ] |\n"
+            + "|---" * 11 + "|")
     rows = [head]
-    recs = [p.record() for p in scan.select(method=method)]
+    recs = _sorted_records(scan, method)
     for r in recs:
         w = r["window"]
         exp = r["expected_limits"]
@@ -60,8 +68,30 @@ def scan_table(scan, *, method: str | None = None) -> str:
             f"| {r['eps_b']:g} | {_fmt(r['n_sr'], digits=6)} | {_fmt(r['n_obs'], r['n_obs_std'])} "
             f"| {_fmt(r['n_exp'], r['n_exp_std'])} | {_fmt(r['rel_unc'])} "
             f"| {_fmt(r['z'], r['z_std'])} | {_fmt(r['p_value'])} | {_fmt(r['upper_limit'])} "
-            f"| {_fmt(exp[1])}, {_fmt(exp[2])}, {_fmt(exp[3])} |"
+            f"| {_fmt(exp[2])} [{_fmt(exp[1])}, {_fmt(exp[3])}] [{_fmt(exp[0])}, {_fmt(exp[4])}] |"
         )
+    return "\n".join(rows + _reasons(recs))
+
+
+def _frac(v: float | None, n_sr: float | None) -> float | None:
+    return v / n_sr if v is not None and n_sr else None
+
+
+def limit_table(scan, *, method: str | None = None) -> str:
+    """Observed and expected upper limits with their ±1σ/±2σ bands, in signal events and as a
+    fraction of the SR (UL / N_SR), one row per window × working point."""
+    rows = ["| method | window [TeV] | ε_B | N_SR | observed UL [events] | expected −2σ | −1σ "
+            "| median | +1σ | +2σ | observed UL / N_SR | expected UL / N_SR |",
+            "|---" * 12 + "|"]
+    recs = _sorted_records(scan, method)
+    for r in recs:
+        w, exp, n_sr = r["window"], r["expected_limits"], r["n_sr"]
+        rows.append(
+            f"| {r['method']}{_mark(r)} | {w['name']} [{w['low']:.2f}, {w['high']:.2f}) "
+            f"| {r['eps_b']:g} | {_fmt(n_sr, digits=6)} | {_fmt(r['upper_limit'])} | "
+            + " | ".join(_fmt(v) for v in exp)
+            + f" | {_fmt(_frac(r['upper_limit'], n_sr), digits=2)} "
+            f"| {_fmt(_frac(exp[2], n_sr), digits=2)} |")
     return "\n".join(rows + _reasons(recs))
 
 
@@ -139,6 +169,46 @@ def _headline(scan) -> list[str]:
         "in several overlapping windows and working points.", ""]
 
 
+def write_limit_plots(out: OutputDir, scan, *,
+                      quantities: tuple[str, ...] = ("events",)) -> dict[str, str]:
+    """The limit ("Brazil") plots of every method and working point; returns ``{key: path}``.
+
+    Files: ``limits_<method>_eps<ε_B>.png`` (signal events) and, when ``quantities`` holds
+    ``"fraction"``/``"xsec"``, ``limits_fraction_…``/``limits_xsec_…`` (see
+    :func:`bumpstat.plotting.limits.plot_limits`).
+    """
+    import matplotlib.pyplot as plt
+
+    from bumpstat.plotting.limits import plot_limits
+
+    files: dict[str, str] = {}
+    for meth in scan.methods:
+        for eps in scan.eps_b:
+            if not scan.select(method=meth, eps_b=eps):
+                continue
+            for quantity in quantities:
+                stem = "limits" if quantity == "events" else f"limits_{quantity}"
+                path = out.file(f"{stem}_{meth}_eps{eps:g}.png")
+                plt.close(plot_limits(scan, method=meth, eps_b=eps, quantity=quantity,
+                                      path=path))
+                files[f"plot_{stem}_{meth}_{eps:g}"] = str(path)
+    return files
+
+
+def _no_delta_sys_lines(scan) -> list[str]:
+    """A loud warning when direct points assume a perfect template (no delta_sys given)."""
+    from bumpstat.estimators.direct import NO_DELTA_SYS
+
+    pts = [p for p in scan.select(method="direct") if any(NO_DELTA_SYS in r for r in p.reasons)]
+    if not pts:
+        return []
+    return ["> **⚠ No δ_sys was given: the direct method assumed a perfect background template "
+            "(δ_sys = σ_sys = 0).** Its significances are too large whenever the template is "
+            "biased, and every direct point is marked not valid (✗). Estimate δ_sys on a "
+            "signal-free sample (`bumpstat delta-sys`) and pass it with `--delta-sys`, or pass "
+            "`--delta-sys 0` to accept a perfect template explicitly.", ""]
+
+
 def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None = None, *,
                  title: str = "bumpstat scan", extra: str = "") -> dict[str, str]:
     """Write ``report.md`` and the scan plots into ``out``; return ``{name: path}``.
@@ -160,6 +230,8 @@ def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None =
             path = od.file(f"comparison_eps{eps:g}.png")
             plt.close(plot_comparison(scan, eps_b=eps, path=path))
             files[f"plot_comparison_{eps:g}"] = str(path)
+    limit_files = write_limit_plots(od, scan)
+    files.update(limit_files)
     if delta_sys is not None:
         path = od.file("delta_sys.png")
         plt.close(plot_delta_sys(delta_sys, path=path))
@@ -172,6 +244,7 @@ def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None =
         f"{len(scan.windows)} windows; methods: {', '.join(scan.methods)}; "
         f"{scan.config.get('n_runs', 1)} classifier run(s).",
         "",
+        *_no_delta_sys_lines(scan),
         *_headline(scan),
         *_global_lines(scan),
     ]
@@ -189,6 +262,15 @@ def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None =
     for meth in scan.methods:
         lines += [f"## Scan: {meth}", "", f"![significance](significance_{meth}.png)", "",
                   scan_table(scan, method=meth), ""]
+        cl = scan.select(method=meth)[0].cl if scan.select(method=meth) else 0.95
+        lines += [f"### Upper limits: {meth}", "",
+                  f"Observed and expected {100 * cl:g}% CL CLs upper limits on the number of "
+                  "signal events passing the cut, with the ±1σ (green) and ±2σ (yellow) bands "
+                  "of the expected limit under the background-only hypothesis; the last columns "
+                  "divide by N_SR, the data events in the SR before the cut.", "",
+                  limit_table(scan, method=meth), ""]
+        lines += [f"![limits]({Path(v).name})" for k, v in limit_files.items()
+                  if k.startswith(f"plot_limits_{meth}_")] + [""]
     lines += ["Numbers are means over the valid classifier runs, ± the spread (std) over runs; "
               "the p-value is Φ(−Z) of the mean Z. Z is eq. 6 of Das et al. (arXiv:2411.00085), "
               "signed; the p-value and the 95% CL CLs upper limit on the number of signal events "

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "ranode": "bumpstat.cli.ranode:ranode",
     "train-scores": "bumpstat.cli.scores:train_scores",
     "metrics": "bumpstat.cli.scores:metrics",
+    "convert": "bumpstat.cli.convert:convert",
 }
 
 

@@ -14,9 +14,53 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from bumpstat.plotting.style import finish, hep_style
+from bumpstat.plotting.style import (
+    REFERENCE,
+    experiment_label,
+    finish,
+    hep_style,
+    place_legend,
+    reference_hline,
+)
 
-__all__ = ["plot_fit", "plot_sculpting"]
+__all__ = ["plot_fit", "plot_sculpting", "background_band"]
+
+
+def background_band(result: Any, *, sqrt_s: float | None = None) -> np.ndarray | None:
+    """±1σ uncertainty (events per bin) of the fitted background, from the fit covariance.
+
+    The fitted function's bin integrals are differentiated numerically in its conventional
+    parameters and the covariance is propagated linearly. Returns None when the result has no
+    usable covariance or the function cannot be rebuilt (e.g. another √s than ``sqrt_s``).
+    """
+    from bumpstat.fit.functions import SQRT_S, get_function
+
+    try:
+        func = get_function(result.function, sqrt_s=SQRT_S if sqrt_s is None else sqrt_s)
+    except Exception:  # custom functions cannot be rebuilt from their name
+        return None
+    edges = np.asarray(result.bins if hasattr(result, "bins") else result.edges, dtype=float)
+    p = np.array(list(result.parameters.values()), dtype=float)
+    cov = np.asarray(result.covariance, dtype=float)
+    expected = np.asarray(result.expected, dtype=float)
+    if cov.shape != (p.size, p.size) or not np.all(np.isfinite(cov)) or p.size == 0:
+        return None
+    with np.errstate(all="ignore"):
+        mu = np.asarray(func.bin_integrals(edges, p), dtype=float)
+        if not np.allclose(mu, expected, rtol=1e-5, atol=1e-9):
+            return None
+        jac = np.empty((mu.size, p.size))
+        for j in range(p.size):
+            h = 1e-5 * max(abs(p[j]), np.sqrt(abs(cov[j, j])), 1e-12)
+            up, dn = p.copy(), p.copy()
+            up[j] += h
+            dn[j] -= h
+            jac[:, j] = (np.asarray(func.bin_integrals(edges, up))
+                         - np.asarray(func.bin_integrals(edges, dn))) / (2 * h)
+    var = np.einsum("ij,jk,ik->i", jac, cov, jac)
+    if not np.all(np.isfinite(var)):
+        return None
+    return np.sqrt(np.maximum(var, 0.0))
 
 
 def _fit_arrays(result: Any) -> dict[str, Any]:
@@ -32,7 +76,7 @@ def _fit_arrays(result: Any) -> dict[str, Any]:
 
 
 def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
-             title: str | None = None) -> Figure:
+             title: str | None = None, sqrt_s: float | None = None) -> Figure:
     """Spectrum with sideband fit, SR band and pull panel.
 
     Parameters
@@ -45,6 +89,9 @@ def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
         Save the figure there (atomically; the format follows the suffix).
     title : str, optional
         Axes title.
+    sqrt_s : float, optional
+        Centre-of-mass energy (TeV) the fit used (default 13): shown in the label and needed
+        to rebuild the ±1σ band of the fitted background from the fit covariance.
 
     Returns
     -------
@@ -71,13 +118,19 @@ def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
         if in_sr.any():
             a0.errorbar(c[in_sr], (n / w)[in_sr], yerr=(err / w)[in_sr], fmt="x", color="C0",
                         label="signal region")
-        a0.stairs(mu / w, e, baseline=None, color="C3", ls="--", label=f"{d['function']} fit")
+        band = background_band(result, sqrt_s=sqrt_s)
+        if band is not None:
+            a0.stairs((mu + band) / w, e, baseline=(mu - band) / w, fill=True, color="C3",
+                      alpha=0.3, lw=0, label=r"fit uncertainty ($\pm 1\sigma$)")
+        a0.stairs(mu / w, e, baseline=None, color="C3", ls="--",
+                  label=f"{d['function']} sideband fit")
         a0.set_yscale("log")
         a0.set_ylabel("Events / TeV")
         if sr is not None:
             for a in (a0, a1):
                 if a is not None:
-                    a.axvspan(sr[0], sr[1], color="grey", alpha=0.15, lw=0)
+                    a.axvspan(sr[0], sr[1], color="grey", alpha=0.15, lw=0, gid=REFERENCE,
+                              label="_SR")
         info = []
         if d["z"] is not None and np.isfinite(d["z"]):
             info.append(f"Z = {d['z']:.2f}")
@@ -85,18 +138,19 @@ def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
             info.append(f"$\\chi^2$/ndof = {d['chi2_ndof']:.2f}")
         if not d["valid"]:
             info.append("not valid")
-        a0.legend(title=", ".join(info) if info else None, fontsize="small")
         if title:
-            a0.set_title(title)
+            a0.set_title(title, loc="right", pad=24, fontsize="small")
+        experiment_label(a0, sqrt_s=13.0 if sqrt_s is None else sqrt_s)
         if a1 is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 pull = np.where(mu > 0, (n - mu) / np.sqrt(mu), 0.0)
             a1.bar(c, pull, width=w, color=np.where(in_sr, "C1", "C0"), alpha=0.7)
-            a1.axhline(0, color="k", lw=1)
-            a1.set_ylabel("Pull")
+            a1.axhline(0, color="k", lw=1, gid=REFERENCE)
+            a1.set_ylabel(r"(data $-$ fit)/$\sqrt{\mathrm{fit}}$", fontsize="small")
             a1.set_xlabel("$m_{JJ}$ [TeV]")
         else:
             a0.set_xlabel("$m_{JJ}$ [TeV]")
+        place_legend(a0, title="\n".join(info) if info else None, title_fontsize="small")
     return finish(fig, path)
 
 
@@ -112,6 +166,10 @@ def plot_sculpting(result: Any, *, ax: Any = None, path: str | Path | None = Non
     path : str or Path, optional
     label : str
         Legend label of the selection curve.
+
+    The x axis runs from loose (left) to tight (right) selections, i.e. decreasing
+    ε_sel; the axis label says so. Log axes get labels at 1, 2 and 5 × 10ⁿ so that a range of
+    less than a decade still has readable ticks.
     """
     with hep_style():
         if ax is None:
@@ -121,12 +179,25 @@ def plot_sculpting(result: Any, *, ax: Any = None, path: str | Path | None = Non
         x = np.asarray(result.eps_sel)
         ax.fill_between(x, result.random_lo, result.random_hi, color="grey", alpha=0.3,
                         label=f"{result.n_random} random selections (68%)")
-        ax.plot(x, result.random_median, color="grey", ls=":")
+        ax.plot(x, result.random_median, color="grey", ls=":", label="random selections (median)")
         ax.plot(x, result.chi2_ndof, "o-", color="C0", label=label)
+        reference_hline(ax, 1.0, r"$\chi^2/n_{dof} = 1$")
         ax.set_xscale("log")
         ax.invert_xaxis()
         ax.set_yscale("log")
-        ax.set_xlabel(r"$\varepsilon_{sel}$")
-        ax.set_ylabel(r"$\chi^2/n_{dof}$")
-        ax.legend(fontsize="small")
+        for axis in (ax.xaxis, ax.yaxis):
+            _log_ticks(axis)
+        ax.set_xlabel(r"selection efficiency $\varepsilon_{sel}$ (tighter cut $\rightarrow$)")
+        ax.set_ylabel(r"sculpting $\chi^2/n_{dof}$ (eq. 5)")
+        experiment_label(ax)
+        place_legend(ax)
     return finish(fig, path)
+
+
+def _log_ticks(axis) -> None:
+    """Major ticks at 1, 2, 5 × 10ⁿ with plain labels, minor ticks unlabelled."""
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())

@@ -13,7 +13,14 @@ from bumpstat.exceptions import InputError
 from bumpstat.metrics.overlap import OverlapResult
 from bumpstat.metrics.report import no_labels_message
 from bumpstat.metrics.roc import MAX_REL_ERROR, SicCurve, roc_curve
-from bumpstat.plotting.style import finish, hep_style, new_axes
+from bumpstat.plotting.style import (
+    REFERENCE,
+    experiment_label,
+    finish,
+    hep_style,
+    new_axes,
+    place_legend,
+)
 from bumpstat.scores.schema import ScoreFile, WindowScores
 
 __all__ = ["sic_band", "plot_sic", "plot_overlap", "write_sic_plots"]
@@ -93,20 +100,23 @@ def plot_sic(
                           label=f"{label or 'SIC'} (median of {len(curves)} runs)")
         ax.fill_between(band["x"], band["low"], band["high"], color=line.get_color(), alpha=0.3,
                         lw=0)
-        ax.axhline(1.0, color="grey", ls=":", lw=1)
+        ax.axhline(1.0, color="grey", ls=":", lw=1, gid=REFERENCE)
         if x == "eps_b":
             ax.set_xscale("log")
             ax.set_xlabel(r"background efficiency $\epsilon_B$")
         else:
             ax.set_xlabel(r"signal efficiency $\epsilon_S$")
         ax.set_ylabel(r"SIC $= \epsilon_S/\epsilon_B^{1/2}$")
-        ax.legend(fontsize="small")
+        if not ax.texts:  # one experiment label per axes, also when several curves share it
+            experiment_label(ax)
+        place_legend(ax)
     return finish(fig, path)
 
 
 def plot_overlap(result: OverlapResult, *, excess: bool = True, ax=None,
                  path: str | Path | None = None) -> Figure:
-    """Top-p overlap per pair of methods and of all methods vs p (paper 000 Fig. 7).
+    """Top-p overlap per pair of methods and of all methods vs p (as in Golling et al.,
+    arXiv:2307.11157, Fig. 7).
 
     With ``excess`` the random baseline is subtracted (0 = chance agreement).
     """
@@ -119,13 +129,14 @@ def plot_overlap(result: OverlapResult, *, excess: bool = True, ax=None,
             v = result.excess_all if excess else result.all
             ax.plot(result.p, v, marker="s", color="k", label="all methods")
         if excess:
-            ax.axhline(0.0, color="grey", lw=1)
+            ax.axhline(0.0, color="grey", lw=1, gid=REFERENCE)
         else:
             ax.plot(result.p, result.baseline_pair, color="grey", ls="--", label="random (pairs)")
         ax.set_xscale("log")
         ax.set_xlabel("top fraction $p$")
         ax.set_ylabel("overlap $-$ random baseline" if excess else "overlap fraction")
-        ax.legend(fontsize="small")
+        experiment_label(ax)
+        place_legend(ax)
     return finish(fig, path)
 
 

@@ -1,4 +1,10 @@
-"""Scan plots: significance per window (paper 003 Fig. 1/3/5) and delta_sys vs eps_b (Fig. 2/4)."""
+"""Scan plots: local significance per window and delta_sys vs eps_b (as in Das et al.,
+arXiv:2411.00085, Figs. 1-5), and the fit-based vs direct comparison.
+
+The significance axes say "local" (the look-elsewhere effect is not included); the 3σ and 5σ
+lines are labelled outside the right edge of the axes, and legends keep off the data
+(:func:`bumpstat.plotting.style.place_legend`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,15 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bumpstat.direct.delta_sys import DeltaSys
-from bumpstat.plotting.style import finish, hep_style, new_axes
+from bumpstat.plotting.style import (
+    REFERENCE,
+    experiment_label,
+    finish,
+    hep_style,
+    new_axes,
+    place_legend,
+    reference_hline,
+)
 
 __all__ = ["plot_significance", "plot_delta_sys", "plot_comparison"]
 
@@ -54,14 +68,31 @@ def plot_significance(scan, *, method: str | None = None, ax=None,
                       _column(pts, "z_std"), valid, color=f"C{ei}",
                       marker=markers.get(meth, "^"), ls="-" if meth == "direct" else "--",
                       label=f"{meth}, $\\epsilon_B$ = {eps:g}")
-        ax.axhline(0, color="grey", lw=1)
-        for k in (3, 5):
-            ax.axhline(k, color="grey", lw=1, ls=":")
+        _sigma_lines(ax)
         _global_levels(ax, scan, methods)
-        ax.set_xlabel(r"signal-region centre $m_{JJ}$ [TeV]")
-        ax.set_ylabel(r"significance $\mathcal{S}$ [$\sigma$]")
-        ax.legend(fontsize="small")
+        _centre_axis(ax)
+        ax.set_ylabel(r"local significance $Z$ [$\sigma$]")
+        experiment_label(ax)
+        place_legend(ax, ncols=2 if len(methods) * len(scan.eps_b) > 4 else 1)
     return finish(fig, path)
+
+
+def _sigma_lines(ax) -> None:
+    """Zero line, and the 3σ / 5σ lines labelled when they are in (or near) the y range."""
+    ax.axhline(0, color="grey", lw=1, gid=REFERENCE)
+    lo, hi = ax.get_ylim()
+    for k in (3, 5):
+        if k <= max(hi, 3.5):
+            reference_hline(ax, k, f"{k}$\\sigma$ local")
+    if hi < 3.5:
+        ax.set_ylim(lo, 3.5)
+
+
+def _centre_axis(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    ax.set_xlabel(r"signal-region centre $m_{JJ}$ [TeV]")
 
 
 def _global_levels(ax, scan, methods) -> None:
@@ -71,39 +102,53 @@ def _global_levels(ax, scan, methods) -> None:
         return
     for k, z in g.z_local_for_global.items():
         if z is not None:
-            ax.axhline(z, color="C3", lw=1, ls="--", alpha=0.7)
-            ax.annotate(f"global {k}$\\sigma$", (1.0, z), xycoords=("axes fraction", "data"),
-                        ha="right", va="bottom", fontsize="x-small", color="C3")
+            reference_hline(ax, z, f"global {k}$\\sigma$", color="C3", ls="--")
     bound = ">" if g.p_global_bound else "="
     ax.set_title(f"largest local Z = {g.z_local_max:.2f}: global Z {bound} {g.z_global:.2f}",
-                 fontsize="small", loc="right")
+                 fontsize="small", loc="right", pad=24)
 
 
-def plot_delta_sys(*results: DeltaSys, path: str | Path | None = None) -> Figure:
-    """delta_sys vs eps_b for one or more estimates, with sigma_stat (eq. 9) in a lower panel."""
+def plot_delta_sys(*results: DeltaSys, ax=None, path: str | Path | None = None) -> Figure:
+    """delta_sys vs eps_b for one or more estimates, with sigma_stat (eq. 9) in a lower panel.
+
+    ``ax`` is a pair of axes (top, bottom); a new figure when None.
+    """
     with hep_style():
-        fig, (ax, axr) = new_axes(None, nrows=2, height_ratios=(3, 1))
+        if ax is None:
+            fig, (ax, axr) = new_axes(None, nrows=2, height_ratios=(3, 1))
+        else:
+            ax, axr = ax
+            fig = ax.figure
         for i, d in enumerate(results):
             err = d.per_window.std(axis=0) if d.per_window.shape[0] > 1 else np.zeros_like(d.value)
             ax.errorbar(d.eps_b, d.value, yerr=err, marker="o", color=f"C{i}", capsize=3,
                         label=fr"$\delta_{{sys}}^{{{d.kind}}}$ (spread over windows)")
             axr.plot(d.eps_b, d.sigma_stat, marker="x", color=f"C{i}",
                      label=fr"$\sigma_{{stat}}$ ({d.kind})")
-        ax.axhline(0, color="grey", lw=1)
+        ax.axhline(0, color="grey", lw=1, gid=REFERENCE)
         ax.set_xscale("log")
-        ax.set_ylabel(r"$\delta_{sys}$")
-        ax.legend(fontsize="small")
+        ax.set_ylabel(r"relative shift $\delta_{sys}$")
         axr.set_xscale("log")
         axr.set_xlabel(r"background efficiency $\epsilon_B$")
         axr.set_ylabel(r"$\sigma_{stat}$")
+        experiment_label(ax)
+        place_legend(ax)
+        place_legend(axr)
     return finish(fig, path)
 
 
-def plot_comparison(scan, *, eps_b: float, path: str | Path | None = None) -> Figure:
+def plot_comparison(scan, *, eps_b: float, ax=None, path: str | Path | None = None) -> Figure:
     """Fit-based vs direct at one working point: N_obs and N_exp ± uncertainty per window (top),
-    Z per window (bottom), error bars from the spread over runs (BRIEF §3.4)."""
+    local Z per window (bottom), error bars from the spread over runs.
+
+    ``ax`` is a pair of axes (top, bottom); a new figure when None.
+    """
     with hep_style():
-        fig, (ax, axz) = new_axes(None, nrows=2, height_ratios=(1, 1), figsize=(10, 10))
+        if ax is None:
+            fig, (ax, axz) = new_axes(None, nrows=2, height_ratios=(1, 1), figsize=(10, 10))
+        else:
+            ax, axz = ax
+            fig = ax.figure
         for i, meth in enumerate(scan.methods):
             pts = scan.select(method=meth, eps_b=eps_b)
             if not pts:
@@ -120,10 +165,11 @@ def plot_comparison(scan, *, eps_b: float, path: str | Path | None = None) -> Fi
                  for x in cen]
         ax.plot(cen, n_obs, "k_", ms=20, mew=2, label="$N_{obs}$")
         ax.set_ylabel("events passing")
-        ax.legend(fontsize="small", title=f"$\\epsilon_B$ = {eps_b:g}")
-        axz.axhline(0, color="grey", lw=1)
-        axz.set_ylabel(r"significance [$\sigma$]")
-        axz.set_xlabel(r"signal-region centre $m_{JJ}$ [TeV]")
-        axz.legend(fontsize="small")
+        _sigma_lines(axz)
+        axz.set_ylabel(r"local $Z$ [$\sigma$]")
+        _centre_axis(axz)
+        experiment_label(ax)
+        place_legend(ax, title=f"$\\epsilon_B$ = {eps_b:g}")
+        place_legend(axz)
         fig.align_ylabels((ax, axz))
     return finish(fig, path)
