@@ -132,3 +132,53 @@ def test_cli_errors(tmp_path):
                                     "--m", "nope", "--score", "s0"])
     assert res.exit_code == 2 and "no column 'nope'" in res.output and "mjj" in res.output
     assert CliRunner().invoke(main, ["convert", "--help"]).exit_code == 0
+
+
+# -- the fit takes histograms and ROOT inputs ---------------------------------------------------
+def _spectrum(seed=1, n=100_000):
+    rng = np.random.default_rng(seed)
+    m = 2.8 * (1 + rng.pareto(6, n))
+    return m[m < 5.2]
+
+
+def test_fit_accepts_boost_histogram_weighted_or_not():
+    bh = pytest.importorskip("boost_histogram")
+    from bumpstat.fit import bumphunt, bumphunt_histogram, make_edges
+
+    m = _spectrum()
+    e = make_edges((2.8, 5.2), 30, (3.3, 3.7))
+    ref = bumphunt(m, window=(3.3, 3.7))
+    h = bh.Histogram(bh.axis.Variable(e)).fill(m)
+    assert bumphunt(h, window=(3.3, 3.7)).z == pytest.approx(ref.z, rel=1e-9)
+    w = np.full(m.size, 0.5)
+    hw = bh.Histogram(bh.axis.Variable(e), storage=bh.storage.Weight()).fill(m, weight=w)
+    assert bumphunt(hw, window=(3.3, 3.7)).z == pytest.approx(
+        bumphunt(m, window=(3.3, 3.7), weights=w).z, rel=1e-9)
+    fit, test = bumphunt_histogram(h, sr=(3.3, 3.7))
+    assert test.z == pytest.approx(ref.z, rel=1e-9)
+    wide = bh.Histogram(bh.axis.Variable(np.concatenate([[2.0, 2.4], e, [6.0]]))).fill(m)
+    assert bumphunt(wide, window=(3.3, 3.7)).z == pytest.approx(ref.z, rel=1e-9)
+    with pytest.raises(InputError, match="histogram"):
+        bumphunt(h, window=(3.3, 3.7), eps_b=0.1)
+
+
+def test_fit_cli_reads_root_histogram_and_branch(tmp_path):
+    bh = pytest.importorskip("boost_histogram")
+    from bumpstat.fit import make_edges
+
+    m = _spectrum(seed=2)
+    e = make_edges((2.8, 5.2), 30, (3.3, 3.7))
+    np.save(tmp_path / "m.npy", m)
+    with uproot.recreate(tmp_path / "m.root") as f:
+        f["h_mjj"] = bh.Histogram(bh.axis.Variable(e * 1000)).fill(m * 1000)
+        f.mktree("events", {"mjj": np.float64}).extend({"mjj": m * 1000})
+    zs = []
+    for args in ([str(tmp_path / "m.npy")],
+                 [str(tmp_path / "m.root"), "--key", "h_mjj", "--mass-unit", "GeV"],
+                 [f"{tmp_path / 'm.root'}:events/mjj", "--mass-unit", "GeV"]):
+        res = CliRunner().invoke(main, ["fit", *args, "--sr", "3.3", "3.7", "--json"])
+        assert res.exit_code == 0, res.output
+        zs.append(json.loads(res.output)["z"])
+    assert zs[1] == pytest.approx(zs[0], rel=1e-8) and zs[2] == pytest.approx(zs[0], rel=1e-8)
+    res = CliRunner().invoke(main, ["fit", str(tmp_path / "m.root"), "--sr", "3.3", "3.7"])
+    assert res.exit_code == 2 and "h_mjj" in res.output and "events" in res.output

@@ -1,6 +1,8 @@
 """``bumpstat fit``: sideband fit of an m spectrum and the test of the SR excess.
 
-Reads m (TeV) from a ``.npy`` array or a named array of an ``.npz`` archive (``--key``), fits
+Reads m from a ``.npy`` array, a named array of an ``.npz`` archive (``--key``), or a ROOT
+file: a histogram (TH1, ``--key NAME``) or a branch of a tree (``--key tree/branch`` or
+``FILE.root:tree/branch``); ``--mass-unit GeV`` divides masses and histogram edges by 1000. Fits
 the sidebands, predicts and tests the signal region and sets an upper limit
 (:func:`bumpstat.fit.bumphunt.bumphunt`). Prints a short summary, or the full result as strict
 JSON with ``--json``; ``-o/--output FILE`` writes the full result JSON atomically, ``--plot
@@ -79,6 +81,60 @@ def load_array(path: str | Path, *, key: str | None, what: str = "m",
     return np.asarray(arr, dtype=float).ravel()
 
 
+def load_root(spec: str, *, key: str | None, mass_unit: str = "TeV"):
+    """m values (array, TeV) or a histogram (UHI object) from a ROOT file through uproot.
+
+    ``spec`` is ``FILE.root`` with ``key`` naming a histogram or ``tree/branch``, or
+    ``FILE.root:key``.
+    """
+    from bumpstat._extras import require
+
+    path, _, inner = spec.partition(".root:")
+    path = path + ".root" if inner else spec
+    if inner and key is not None:
+        raise InputError(f"give the object either in {spec!r} or with --key, not both")
+    key = inner or key
+    if not Path(path).is_file():
+        raise InputError(f"m file {path!r} does not exist")
+    uproot = require("uproot")
+    try:
+        f = uproot.open(path)
+    except Exception as err:
+        raise InputError(f"m file {path!r} cannot be read as ROOT ({err})") from err
+    scale = 1e-3 if mass_unit == "GeV" else 1.0
+    with f:
+        names = sorted({k.split(";")[0] for k in f.keys()})
+        if key is None:
+            raise InputError(f"m file {path!r}: choose a histogram or tree/branch with --key "
+                             f"(or FILE.root:NAME); it holds: {', '.join(names) or 'nothing'}")
+        obj_name, _, branch = key.partition("/")
+        if obj_name not in f:
+            raise InputError(f"m file {path!r} has no object {obj_name!r}; it holds: "
+                             f"{', '.join(names) or 'nothing'}")
+        obj = f[obj_name]
+        if branch:
+            keys = list(obj.keys())
+            if branch not in keys:
+                raise InputError(f"tree {obj_name!r} of {path!r} has no branch {branch!r}; "
+                                 f"branches: {', '.join(keys)}")
+            arr = np.asarray(obj[branch].array(library="np"))
+            if arr.dtype.kind not in "biuf" or arr.ndim != 1:
+                raise InputError(f"branch {key!r} must hold one number per event")
+            return np.asarray(arr, dtype=float) * scale
+        if not hasattr(obj, "to_boost"):
+            raise InputError(f"{obj_name!r} in {path!r} is a {type(obj).__name__}, not a "
+                             "histogram; for a tree give --key tree/branch")
+        h = obj.to_boost()
+        if scale != 1.0:
+            import boost_histogram as bh
+
+            edges = np.asarray(h.axes[0].edges) * scale
+            scaled = bh.Histogram(bh.axis.Variable(edges), storage=h.storage_type())
+            scaled.view()[...] = h.view()
+            h = scaled
+        return h
+
+
 def _parse_edges(edges: str | None) -> np.ndarray | None:
     if edges is None:
         return None
@@ -119,9 +175,12 @@ def summary(res, source: str) -> str:
 
 
 @click.command("fit")
-@click.argument("m_file", metavar="M.npy|M.npz", type=click.Path(exists=True, dir_okay=False))
+@click.argument("m_file", metavar="M.npy|M.npz|M.root")
 @click.option("--key", default=None, metavar="NAME",
-              help="Array of m values in an .npz archive (default: its only array).")
+              help="Array of m values in an .npz archive (default: its only array); in a ROOT "
+                   "file a histogram (TH1) or tree/branch.")
+@click.option("--mass-unit", type=click.Choice(["TeV", "GeV"]), default="TeV",
+              show_default=True, help="Unit of the input masses (histogram edges).")
 @click.option("--sr", nargs=2, type=float, required=True, metavar="LOW HIGH",
               help="Signal region in TeV (blinded in the fit).")
 @click.option("--range", "fit_range", nargs=2, type=float, default=(2.8, 5.2), show_default=True,
@@ -148,20 +207,28 @@ def summary(res, source: str) -> str:
               help="Save the spectrum/fit/pull plot here (format from the suffix).")
 @quiet_option
 @command_errors
-def fit(m_file, key, sr, fit_range, bins, edges, function, sqrt_s, weights_file, weights_key,
-        cl, min_gof_p, as_json, output, plot, quiet):
-    """Fit the sidebands of the m values (TeV) in M.npy or M.npz and test the SR excess."""
+def fit(m_file, key, mass_unit, sr, fit_range, bins, edges, function, sqrt_s, weights_file,
+        weights_key, cl, min_gof_p, as_json, output, plot, quiet):
+    """Fit the sidebands of an m spectrum (events or a histogram) and test the SR excess."""
     from bumpstat.fit import FitWarning, bumphunt
     from bumpstat.outputs import check_not_input
 
-    inputs = [m_file, weights_file]
+    inputs = [m_file.split(".root:")[0] + (".root" if ".root:" in m_file else ""),
+              weights_file]
     if output is not None:
         check_not_input(output, inputs, option="--output")
     if plot is not None:
         check_not_input(plot, inputs, option="--plot")
         _check_plot_format(plot)
-    m = load_array(m_file, key=key)
+    if ".root" in m_file.lower():
+        m = load_root(m_file, key=key, mass_unit=mass_unit)
+    else:
+        if not Path(m_file).is_file():
+            raise InputError(f"m file {m_file!r} does not exist")
+        m = load_array(m_file, key=key) * (1e-3 if mass_unit == "GeV" else 1.0)
     w = None
+    if hasattr(m, "axes") and weights_file is not None:
+        raise InputError("--weights apply to events; a histogram is already weighted")
     if weights_file is not None:
         w = load_array(weights_file, key=weights_key, what="--weights",
                        key_option="--weights-key")

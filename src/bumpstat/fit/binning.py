@@ -24,6 +24,8 @@ __all__ = [
     "check_range",
     "check_sr",
     "histogram",
+    "histogram_data",
+    "is_histogram",
     "log_uniform_edges",
     "make_edges",
     "sr_mask",
@@ -186,3 +188,64 @@ def histogram(m: np.ndarray, edges: np.ndarray, *,
     h = bh.Histogram(axis, storage=bh.storage.Weight())
     h.fill(m, weight=w)
     return h.values().astype(float), h.variances().astype(float)
+
+
+def is_histogram(obj: Any) -> bool:
+    """Whether ``obj`` is a UHI plottable histogram (boost-histogram, hist, uproot TH1, …)."""
+    return all(hasattr(obj, a) for a in ("axes", "values", "variances", "kind"))
+
+
+def histogram_data(h: Any, *, mass_unit: str = "TeV"
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Counts, edges (TeV) and variances of a 1-D UHI plottable histogram.
+
+    Any object following the UHI ``PlottableHistogram`` protocol works: boost-histogram and
+    hist ``Histogram``, an uproot ``TH1``. Flow bins are ignored. Variances are returned only
+    for a weighted histogram (variances that differ from the counts); an unweighted one gives
+    None, as :func:`histogram` does for unweighted events.
+
+    Parameters
+    ----------
+    h : PlottableHistogram
+        One axis of masses.
+    mass_unit : {"TeV", "GeV"}
+        Unit of the histogram's axis; GeV edges are divided by 1000.
+
+    >>> import boost_histogram as bh
+    >>> h = bh.Histogram(bh.axis.Regular(4, 3.0, 4.0)).fill([3.1, 3.2, 3.7])
+    >>> counts, edges, var = histogram_data(h)
+    >>> counts.tolist(), edges.tolist(), var
+    ([2.0, 0.0, 1.0, 0.0], [3.0, 3.25, 3.5, 3.75, 4.0], None)
+    """
+    if not is_histogram(h):
+        raise InputError(f"expected a histogram following the UHI PlottableHistogram protocol "
+                         f"(boost-histogram, hist, uproot TH1), got {type(h).__name__}")
+    scale = {"TeV": 1.0, "GeV": 1e-3}.get(mass_unit)
+    if scale is None:
+        raise InputError(f"mass_unit must be 'TeV' or 'GeV', got {mass_unit!r}")
+    if len(h.axes) != 1:
+        raise InputError(f"the fit takes a 1-D histogram of m, got {len(h.axes)} axes")
+    kind = str(getattr(h.kind, "value", h.kind)).upper()
+    if kind not in ("COUNT", "KIND.COUNT"):
+        raise InputError(f"the histogram must hold counts (UHI kind COUNT), got {h.kind}")
+    ax = h.axes[0]
+    try:
+        bins = [ax[i] for i in range(len(ax))]
+        edges = np.array([float(b[0]) for b in bins] + [float(bins[-1][1])])
+    except (TypeError, IndexError, ValueError) as err:
+        raise InputError("the histogram axis must be numeric (bins with low and high edges)"
+                         ) from err
+    edges = edges * scale
+    counts = np.asarray(h.values(), dtype=float)
+    var = h.variances()
+    if counts.shape != (len(ax),):
+        raise InputError(f"histogram values have shape {counts.shape}, expected ({len(ax)},)")
+    if not np.all(np.isfinite(counts)):
+        raise InputError("histogram counts contain non-finite values")
+    if var is not None:
+        var = np.asarray(var, dtype=float)
+        if var.shape != counts.shape or np.allclose(var, counts, rtol=1e-12, atol=0):
+            var = None
+    if np.any(np.diff(edges) <= 0):
+        raise InputError("histogram edges must increase")
+    return counts, edges, var

@@ -31,7 +31,14 @@ import numpy as np
 
 from bumpstat.exceptions import FitError, InputError, WindowError
 from bumpstat.fit.base import SQRT_S, FitFunction
-from bumpstat.fit.binning import check_range, histogram, make_edges, sr_mask
+from bumpstat.fit.binning import (
+    check_range,
+    histogram,
+    histogram_data,
+    is_histogram,
+    make_edges,
+    sr_mask,
+)
 from bumpstat.fit.gof import GOF_MIN_P, goodness_of_fit
 from bumpstat.fit.sideband import SidebandFit, fit_sideband
 from bumpstat.fit.srtest import SRTest, sr_test
@@ -168,15 +175,23 @@ def score_threshold(scores: np.ndarray, eps: float, *,
     return float(template_thresholds(s, float(eps), weights=w, where=where).threshold[0, 0])
 
 
-def bumphunt_histogram(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, float],
+def bumphunt_histogram(counts: Any, edges: np.ndarray | None = None, *,
+                       sr: tuple[float, float],
                        function: str | FitFunction = "dijet4",
                        variances: np.ndarray | None = None, sqrt_s: float = SQRT_S,
                        min_gof_p: float = GOF_MIN_P) -> tuple[SidebandFit, SRTest]:
     """Sideband fit and SR test of a histogram (no cut).
 
     Arguments as for :func:`~bumpstat.fit.sideband.fit_sideband` and
-    :func:`~bumpstat.fit.srtest.sr_test`.
+    :func:`~bumpstat.fit.srtest.sr_test`; ``counts`` may also be a 1-D UHI histogram
+    (boost-histogram, hist, uproot TH1) with ``edges`` None.
     """
+    if is_histogram(counts):
+        if edges is not None or variances is not None:
+            raise InputError("give either a histogram or counts with edges and variances")
+        counts, edges, variances = histogram_data(counts)
+    elif edges is None:
+        raise InputError("edges are needed with an array of counts")
     fit = fit_sideband(counts, edges, sr=sr, function=function, variances=variances,
                        sqrt_s=sqrt_s)
     return fit, sr_test(fit, min_gof_p=min_gof_p)
@@ -208,8 +223,11 @@ def bumphunt(m: np.ndarray, scores: np.ndarray | None = None, *, window: Any,
 
     Parameters
     ----------
-    m : array (N,)
-        Resonant variable of the data events, TeV (events outside the fit range are ignored).
+    m : array (N,) or histogram
+        Resonant variable of the data events, TeV (events outside the fit range are ignored);
+        or a filled 1-D UHI histogram of m in TeV (boost-histogram, hist, uproot TH1; weighted
+        or not), whose bins inside ``fit_range`` are fitted: the SR edges must be bin edges,
+        and no score cut, weights or edges may be given.
     scores : array (N,), optional
         Anomaly scores of the same events; None means no cut.
     window : Window or (low, high)
@@ -258,6 +276,11 @@ def bumphunt(m: np.ndarray, scores: np.ndarray | None = None, *, window: Any,
         raise InputError(f"cl must be between 0 and 1, got {cl}")
     if not 0.0 <= float(min_gof_p) < 1.0:
         raise InputError(f"min_gof_p must be in [0, 1), got {min_gof_p}")
+    if is_histogram(m):
+        return _bumphunt_hist(m, scores=scores, eps_b=eps_b, threshold=threshold,
+                              weights=weights, window=window, fit_range=fit_range,
+                              edges=edges, function=function, sqrt_s=sqrt_s, cl=cl,
+                              min_gof_p=min_gof_p)
     m = np.asarray(m, dtype=float).ravel()
     if not np.all(np.isfinite(m)):
         raise InputError(f"m contains {int(np.sum(~np.isfinite(m)))} non-finite values")
@@ -302,6 +325,37 @@ def bumphunt(m: np.ndarray, scores: np.ndarray | None = None, *, window: Any,
         raise FitError(f"all events in the fit range ({lo}, {hi}) TeV are cut away "
                        f"(threshold {thr})")
     counts, var = histogram(m[keep], edges, weights=None if weights is None else weights[keep])
+    return _finish(counts, var, edges, sr=sr, function=function, sqrt_s=sqrt_s, cl=cl,
+                   min_gof_p=min_gof_p, thr=thr, source=source, eps_b=eps_b, n_sel=n_sel)
+
+
+def _bumphunt_hist(h: Any, *, scores, eps_b, threshold, weights, window, fit_range, edges,
+                   function, sqrt_s, cl, min_gof_p) -> BumpHuntResult:
+    """:func:`bumphunt` of a filled histogram: its bins inside ``fit_range`` are fitted."""
+    if any(v is not None for v in (scores, eps_b, threshold, weights, edges)):
+        raise InputError("a histogram is already selected, weighted and binned: scores, eps_b, "
+                         "threshold, weights and edges apply to event arrays only")
+    counts, h_edges, var = histogram_data(h)
+    sr = window_edges(window)
+    lo, hi = check_range(fit_range)
+    tol = 1e-9 * max(1.0, abs(h_edges[-1]))
+    inside = (h_edges[:-1] >= lo - tol) & (h_edges[1:] <= hi + tol)
+    if inside.sum() < 2:
+        raise FitError(f"the histogram ({h_edges[0]:g}-{h_edges[-1]:g} TeV) has fewer than two "
+                       f"bins inside the fit range ({lo}, {hi}) TeV")
+    idx = np.flatnonzero(inside)
+    edges = h_edges[idx[0]: idx[-1] + 2]
+    counts = counts[idx[0]: idx[-1] + 1]
+    var = None if var is None else var[idx[0]: idx[-1] + 1]
+    sr_mask(edges, sr)  # the SR edges must be bin edges of the histogram
+    return _finish(counts, var, edges, sr=sr, function=function, sqrt_s=sqrt_s, cl=cl,
+                   min_gof_p=min_gof_p, thr=None, source="none", eps_b=None,
+                   n_sel=int(round(float(counts.sum()))))
+
+
+def _finish(counts, var, edges, *, sr, function, sqrt_s, cl, min_gof_p, thr, source, eps_b,
+            n_sel) -> BumpHuntResult:
+    """Sideband fit, SR test and limits of the filled histogram."""
     fit = fit_sideband(counts, edges, sr=sr, function=function, variances=var, sqrt_s=sqrt_s)
     test = sr_test(fit, min_gof_p=min_gof_p)
     gof = goodness_of_fit(fit)
