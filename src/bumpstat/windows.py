@@ -17,12 +17,42 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bumpstat.exceptions import WindowError
+from bumpstat.exceptions import InputError, WindowError
 
-__all__ = ["Window", "sliding_windows", "windows_from_edges", "window_edges", "DEFAULT_RANGE"]
+__all__ = ["Window", "sliding_windows", "windows_from_edges", "window_edges", "DEFAULT_RANGE",
+           "MAX_MASS_TEV", "check_mass_unit"]
 
 #: Default analysis range in m (TeV), used for "full" sidebands.
 DEFAULT_RANGE: tuple[float, float] = (2.8, 5.2)
+
+#: Largest plausible mass in TeV (beyond any collider's reach): a mass or window edge above it
+#: was almost certainly given in GeV.
+MAX_MASS_TEV = 100.0
+
+
+def check_mass_unit(m: np.ndarray | float, what: str = "m") -> None:
+    """Raise :class:`~bumpstat.exceptions.InputError` if masses in TeV look like GeV.
+
+    A median above :data:`MAX_MASS_TEV` TeV is taken as GeV; the message says so and names
+    the value that was probably meant.
+
+    >>> check_mass_unit(np.array([3.4, 3.6]))
+    >>> check_mass_unit(np.array([3400.0, 3600.0]), "data m")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bumpstat.exceptions.InputError: data m has median 3500 TeV, ... probably in GeV ...
+    """
+    arr = np.asarray(m, dtype=np.float64)
+    if arr.size == 0:
+        return
+    finite = arr[np.isfinite(arr)]
+    if finite.size == 0:
+        return
+    med = float(np.median(finite))
+    if med > MAX_MASS_TEV:
+        raise InputError(f"{what} has median {med:g} TeV, above {MAX_MASS_TEV:g} TeV: these "
+                         f"masses are probably in GeV ({med:g} GeV = {med / 1000:g} TeV); "
+                         "bumpstat expects TeV, divide by 1000")
 
 
 def _r(x: float) -> float:
@@ -39,7 +69,16 @@ class Window:
     low, high : float
         Edges in TeV, ``low < high``.
     name : str, optional
-        Label used in files and plots; defaults to ``"SR_<center>"``.
+        Label used in files and plots; defaults to ``"SR_<center>"``. It becomes part of file
+        names, so it must match :data:`bumpstat.outputs.SAFE_NAME` (1-64 of
+        ``A-Z a-z 0-9 _ . + -``, not starting with ``.`` or ``-``): no ``/``, ``..``, NUL or
+        absolute paths.
+
+    Raises
+    ------
+    WindowError
+        Non-finite or reversed edges, edges above :data:`MAX_MASS_TEV` (GeV given for TeV),
+        or an unsafe name.
     """
 
     low: float
@@ -52,10 +91,22 @@ class Window:
             raise WindowError(f"window edges must be finite, got ({low}, {high})")
         if not low < high:
             raise WindowError(f"window low edge must be below high edge, got ({low}, {high}) TeV")
+        if max(abs(low), abs(high)) > MAX_MASS_TEV:
+            raise WindowError(
+                f"window ({low:g}, {high:g}) TeV: edges above {MAX_MASS_TEV:g} TeV are probably "
+                f"in GeV; bumpstat expects TeV, e.g. Window({low / 1000:g}, {high / 1000:g})")
         object.__setattr__(self, "low", _r(low))
         object.__setattr__(self, "high", _r(high))
+        if not isinstance(self.name, str):
+            raise WindowError(f"window name must be a string, got {self.name!r}")
         if not self.name:
             object.__setattr__(self, "name", f"SR_{self.center:.3f}")
+        from bumpstat.outputs import check_name
+
+        try:
+            check_name(self.name, "window name")
+        except InputError as err:
+            raise WindowError(str(err)) from None
 
     @property
     def center(self) -> float:

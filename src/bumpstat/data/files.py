@@ -7,12 +7,13 @@ events say "no truth labels". Written by ``bumpstat generate``, read by ``train-
 ``ranode train``.
 
 Every value is checked before it is cast (a label 256 is refused, not wrapped to 0); an error
-is one line naming the file and the field. Object (pickled) members are never loaded.
+is one line naming the file and the field. Object (pickled) members are never loaded, and each
+member is read only as far as its ``.npy`` header declares (:func:`bumpstat.npzfile.read_npz`).
+Masses must be in TeV: a median above 100 TeV is refused as probably GeV.
 """
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from bumpstat.events import Events, check_labels, check_weights
 from bumpstat.exceptions import InputError, ScoreFileError
+from bumpstat.windows import check_mass_unit
 
 __all__ = ["EVENT_FILE_FIELDS", "check_events_name", "write_events", "read_events"]
 
@@ -56,30 +58,18 @@ def write_events(path: str | Path, events: Events) -> Path:
 
 
 def _load(path: Path, src: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    from bumpstat.npzfile import read_npz
+
     try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        msg = " ".join(str(err).split())
-        raise ScoreFileError(f"events file {src!r}: cannot be read as NPZ ({msg})") from err
-    if not isinstance(z, np.lib.npyio.NpzFile):
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as err:
+        raise ScoreFileError(f"events file {src!r}: cannot be opened ({err.strerror or err})"
+                             ) from err
+    if magic == b"\x93NUMPY":
         raise ScoreFileError(f"events file {src!r}: holds one array, not an .npz archive of "
                              "fields")
-    with z:
-        present = sorted(z.files)
-        arrays = {}
-        for key in EVENT_FILE_FIELDS:
-            if key not in z.files:
-                continue
-            try:
-                arrays[key] = z[key]
-            except ValueError as err:
-                raise ScoreFileError(
-                    f"events file {src!r}: field {key!r} holds Python objects (pickled data), "
-                    "which bumpstat never loads; store plain numeric/string arrays"
-                ) from err
-            except (OSError, EOFError, zipfile.BadZipFile) as err:
-                raise ScoreFileError(f"events file {src!r}: field {key!r} cannot be read "
-                                     f"({' '.join(str(err).split())})") from err
+    arrays, present = read_npz(path, what="events file", keys=EVENT_FILE_FIELDS)
     return arrays, present
 
 
@@ -116,6 +106,10 @@ def read_events(path: str | Path) -> Events:
                 f"events file {src!r}: missing field {key!r} (present: {present})"
             )
     m = _numeric(arrays["m"], "m", src)
+    try:
+        check_mass_unit(m, "field 'm'")
+    except InputError as err:
+        raise ScoreFileError(f"events file {src!r}: {err}") from None
     x = _numeric(arrays["x"], "x", src)
     if x.ndim == 1:
         x = x[:, None]

@@ -11,18 +11,27 @@ HDF5 layout (schema ``bumpstat-scores`` v1)::
 NPZ layout: the same arrays under keys ``"<name>/data/scores"`` etc., and a key ``__schema__``
 holding a JSON string with ``schema``, ``schema_version``, ``method``, ``mass_unit``,
 ``metadata`` and ``windows`` (a list of ``{"name", "low", "high"}``).
+
+Reading trusts nothing in the file: the header's types are checked, window names must be safe
+file names (:data:`bumpstat.outputs.SAFE_NAME`), an NPZ array that no window of the header
+claims is an error (never silently dropped), HDF5 soft and external links are refused (a score
+file cannot pull data from another file), NPZ members are read only as far as their ``.npy``
+header declares and never unpickled (:func:`bumpstat.npzfile.read_npz`), and every failure of
+the underlying libraries becomes a :class:`~bumpstat.exceptions.ScoreFileError` naming the file.
+Writing is atomic (:func:`bumpstat.outputs.atomic_path`).
 """
 
 from __future__ import annotations
 
 import json
-import zipfile
+import math
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bumpstat.exceptions import ScoreFileError
+from bumpstat.exceptions import BumpstatError, InputError, ScoreFileError
 from bumpstat.scores.schema import (
     EVENT_FIELDS,
     SCHEMA_NAME,
@@ -31,7 +40,7 @@ from bumpstat.scores.schema import (
     ScoreFile,
     WindowScores,
 )
-from bumpstat.windows import Window
+from bumpstat.windows import MAX_MASS_TEV, Window
 
 __all__ = ["read_scores", "write_scores"]
 
@@ -51,10 +60,11 @@ def _fmt(path: Path) -> str:
 
 
 def write_scores(path: str | Path, scores: ScoreFile) -> Path:
-    """Write ``scores`` to ``path`` (.h5/.hdf5 or .npz); masses are written in TeV."""
+    """Write ``scores`` to ``path`` (.h5/.hdf5 or .npz) atomically; masses are written in TeV."""
+    from bumpstat.outputs import atomic_path
+
     path = Path(path)
     fmt = _fmt(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "schema": SCHEMA_NAME,
         "schema_version": SCHEMA_VERSION,
@@ -74,12 +84,13 @@ def write_scores(path: str | Path, scores: ScoreFile) -> Path:
             for w in scores.windows
         ]
         arrays["__schema__"] = np.array(json.dumps(header))
-        np.savez_compressed(path, **arrays)
+        with atomic_path(path) as tmp:
+            np.savez_compressed(tmp, **arrays)
         return path
 
     import h5py
 
-    with h5py.File(path, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for k in ("schema", "schema_version", "method", "mass_unit"):
             f.attrs[k] = header[k]
         f.attrs["metadata"] = json.dumps(header["metadata"])
@@ -95,24 +106,68 @@ def write_scores(path: str | Path, scores: ScoreFile) -> Path:
     return path
 
 
-def _check_header(header: dict, src: str) -> tuple[str, float]:
+def _number(value: Any, what: str, src: str, *, integer: bool = False) -> float:
+    """A finite real number from a header field (bool, str, null and arrays refused)."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok and not math.isfinite(value):
+        ok = False
+    if ok and integer and not float(value).is_integer():
+        ok = False
+    if not ok:
+        kind = "an integer" if integer else "a finite number"
+        raise ScoreFileError(f"file {src!r}: {what} must be {kind}, found {value!r}")
+    return float(value)
+
+
+def _check_header(header: Any, src: str) -> tuple[str, float]:
+    if not isinstance(header, dict):
+        raise ScoreFileError(f"file {src!r}: the schema header must be a JSON object, found "
+                             f"{type(header).__name__}")
     if header.get("schema") != SCHEMA_NAME:
         raise ScoreFileError(
             f"file {src!r}: not a bumpstat score file (schema attribute is "
             f"{header.get('schema')!r}, expected {SCHEMA_NAME!r})"
         )
-    version = int(header.get("schema_version", -1))
+    if "schema_version" not in header:
+        raise ScoreFileError(f"file {src!r}: no schema_version (this bumpstat reads version "
+                             f"{SCHEMA_VERSION})")
+    version = _number(header["schema_version"], "schema_version", src, integer=True)
     if version != SCHEMA_VERSION:
         raise ScoreFileError(
-            f"file {src!r}: schema_version {version} is not supported (this bumpstat reads "
-            f"version {SCHEMA_VERSION})"
+            f"file {src!r}: schema_version {header['schema_version']!r} is not supported (this "
+            f"bumpstat reads version {SCHEMA_VERSION})"
         )
-    unit = str(header.get("mass_unit", ""))
-    if unit not in _MASS_SCALE:
+    unit = header.get("mass_unit", "")
+    if not isinstance(unit, str) or unit not in _MASS_SCALE:
         raise ScoreFileError(
             f"file {src!r}: mass_unit {unit!r} is not one of {sorted(_MASS_SCALE)}"
         )
+    for key in ("method",):
+        if key in header and not isinstance(header[key], str):
+            raise ScoreFileError(f"file {src!r}: {key} must be a string, found {header[key]!r}")
     return unit, _MASS_SCALE[unit]
+
+
+def _metadata(value: Any, src: str) -> dict:
+    if not isinstance(value, dict):
+        raise ScoreFileError(f"file {src!r}: metadata must be a JSON object, found "
+                             f"{type(value).__name__}")
+    return value
+
+
+def _window(name: Any, low: Any, high: Any, scale: float, src: str) -> Window:
+    if not isinstance(name, str):
+        raise ScoreFileError(f"file {src!r}: window name must be a string, found {name!r}")
+    lo = _number(low, f"window {name!r} attribute 'low'", src) * scale
+    hi = _number(high, f"window {name!r} attribute 'high'", src) * scale
+    try:
+        return Window(lo, hi, name)
+    except InputError as err:
+        raise ScoreFileError(f"file {src!r}: {err}") from None
 
 
 def _event_set(get, present: set[str], prefix: str, src: str, window: str, part: str,
@@ -129,21 +184,35 @@ def _event_set(get, present: set[str], prefix: str, src: str, window: str, part:
             f"(allowed: {list(EVENT_FIELDS)})"
         )
     kw = {k: np.asarray(get(f"{prefix}/{k}")) for k in EVENT_FIELDS if k in present}
+    if kw["scores"].ndim != 2:
+        raise ScoreFileError(
+            f"file {src!r}, window {window!r}, field '{part}/scores': expected shape "
+            f"(n_runs, n_events), got {kw['scores'].shape}"
+        )
     if "m" in kw:
+        if kw["m"].dtype.kind not in "iuf":
+            raise ScoreFileError(f"file {src!r}, window {window!r}, field '{part}/m': expected "
+                                 f"real numbers, found dtype {kw['m'].dtype}")
         kw["m"] = kw["m"].astype(np.float64) * scale
     return EventSet(**kw)
 
 
 def _check_mass_plausible(sf: ScoreFile, unit: str) -> None:
     for ws in sf.windows:
-        m = ws.data.m
-        assert m is not None
-        med = float(np.median(m))
-        if not 0.01 < med < 100:
-            raise ScoreFileError(
-                f"file {sf.source!r}, window {ws.window.name!r}: field 'data/m' has median "
-                f"{med:g} TeV after reading it as {unit}; the file's mass_unit is probably wrong"
-            )
+        for part in ("data", "template"):
+            m = getattr(ws, part).m
+            if m is None:
+                continue
+            med = float(np.median(m))
+            if not 0.01 < med < MAX_MASS_TEV:
+                hint = (f"probably GeV ({med:g} GeV = {med / 1000:g} TeV)" if med >= MAX_MASS_TEV
+                        else "not in the unit it names")
+                raise ScoreFileError(
+                    f"file {sf.source!r}, window {ws.window.name!r}: field '{part}/m' has "
+                    f"median {med:g} TeV after reading it as {unit}; the file's mass_unit is "
+                    f"probably wrong (these masses are {hint}); store every mass in the unit "
+                    "mass_unit names"
+                )
 
 
 def read_scores(path: str | Path) -> ScoreFile:
@@ -160,77 +229,146 @@ def read_scores(path: str | Path) -> ScoreFile:
     fmt = _fmt(path)
     if not path.is_file():
         raise ScoreFileError(f"file {src!r}: does not exist")
-    if fmt == "npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as err:
-            raise ScoreFileError(f"file {src!r}: cannot be read as NPZ ({err})") from err
-        if "__schema__" not in arrays:
-            raise ScoreFileError(
-                f"file {src!r}: no '__schema__' entry, so not a bumpstat score file "
-                f"(keys: {sorted(arrays)[:10]})"
-            )
-        try:
-            header = json.loads(str(arrays.pop("__schema__")))
-        except json.JSONDecodeError as err:
-            raise ScoreFileError(f"file {src!r}: '__schema__' is not valid JSON ({err})") from err
-        unit, scale = _check_header(header, src)
-        windows = []
-        for wd in header.get("windows", []):
-            name = wd["name"]
-            win = Window(float(wd["low"]) * scale, float(wd["high"]) * scale, name)
-            parts = {}
-            for part in ("data", "template"):
-                prefix = f"{name}/{part}"
-                present = {k[len(prefix) + 1:] for k in arrays if k.startswith(prefix + "/")}
-                parts[part] = _event_set(arrays.__getitem__, present, prefix, src, name, part,
-                                         scale)
-            windows.append(WindowScores(win, **parts))
-        sf = ScoreFile(tuple(windows), method=str(header.get("method", "")),
-                       metadata=header.get("metadata", {}), source=src)
-        _check_mass_plausible(sf, unit)
-        return sf
+    reader = _read_npz if fmt == "npz" else _read_hdf5
+    try:
+        windows, method, metadata, unit = reader(path, src)
+        sf = ScoreFile(tuple(windows), method=method, metadata=metadata, source=src)
+    except BumpstatError as err:
+        if isinstance(err, ScoreFileError):
+            raise
+        raise ScoreFileError(f"file {src!r}: {err}") from None
+    _check_mass_plausible(sf, unit)
+    return sf
 
+
+def _read_npz(path: Path, src: str) -> tuple[list[WindowScores], str, dict, str]:
+    from bumpstat.npzfile import read_npz
+
+    arrays, members = read_npz(path, what="file")
+    if "__schema__" not in arrays:
+        raise ScoreFileError(
+            f"file {src!r}: no '__schema__' entry, so not a bumpstat score file "
+            f"(keys: {members[:10]})"
+        )
+    raw = arrays.pop("__schema__")
+    if raw.shape != () or raw.dtype.kind not in "US":
+        raise ScoreFileError(f"file {src!r}: '__schema__' must hold one JSON string, found "
+                             f"dtype {raw.dtype} shape {raw.shape}")
+    try:
+        text = raw.item()
+        header = json.loads(text.decode() if isinstance(text, bytes) else text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ScoreFileError(f"file {src!r}: '__schema__' is not valid JSON ({err})") from err
+    unit, scale = _check_header(header, src)
+    entries = header.get("windows")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ScoreFileError(f"file {src!r}: '__schema__' windows must be a list of "
+                             "{'name', 'low', 'high'} objects")
+    windows = []
+    claimed: set[str] = set()
+    for i, wd in enumerate(entries):
+        missing = [k for k in ("name", "low", "high") if k not in wd]
+        if missing:
+            raise ScoreFileError(f"file {src!r}: '__schema__' window entry {i} lacks "
+                                 f"{missing} (has {sorted(wd)})")
+        win = _window(wd["name"], wd["low"], wd["high"], scale, src)
+        parts = {}
+        for part in ("data", "template"):
+            prefix = f"{win.name}/{part}"
+            keys = {k for k in arrays if k.startswith(prefix + "/")}
+            claimed |= keys
+            present = {k[len(prefix) + 1:] for k in keys}
+            parts[part] = _event_set(arrays.__getitem__, present, prefix, src, win.name, part,
+                                     scale)
+        windows.append(WindowScores(win, **parts))
+    unclaimed = sorted(set(arrays) - claimed)
+    if unclaimed:
+        raise ScoreFileError(
+            f"file {src!r}: {len(unclaimed)} array(s) belong to no window of '__schema__' "
+            f"(e.g. {unclaimed[:3]}); the header lists windows "
+            f"{[w.window.name for w in windows]}. Nothing is dropped silently: fix the header"
+        )
+    return windows, header.get("method", ""), _metadata(header.get("metadata", {}), src), unit
+
+
+def _h5_child(group: Any, key: str, kind: str, where: str) -> Any:
+    """``group[key]`` if it is a hard link to a ``kind`` ("group"/"dataset"); else refuse."""
+    import h5py
+
+    link = group.get(key, getlink=True)
+    if link is None:
+        raise ScoreFileError(f"{where}: missing {kind} {key!r} (holds {sorted(group.keys())})")
+    if not isinstance(link, h5py.HardLink):
+        raise ScoreFileError(f"{where}: {key!r} is a {type(link).__name__}; score files may "
+                             "not link to other objects or files")
+    node = group[key]
+    cls = h5py.Group if kind == "group" else h5py.Dataset
+    if not isinstance(node, cls):
+        raise ScoreFileError(f"{where}: {key!r} must be a {kind}, found a "
+                             f"{'group' if isinstance(node, h5py.Group) else 'dataset'}")
+    if kind == "dataset" and (node.external or node.is_virtual):
+        raise ScoreFileError(f"{where}: dataset {key!r} keeps its data in other files "
+                             "(external or virtual storage), which score files may not do")
+    return node
+
+
+def _read_hdf5(path: Path, src: str) -> tuple[list[WindowScores], str, dict, str]:
     import h5py
 
     try:
         f = h5py.File(path, "r")
-    except OSError as err:
+    except (OSError, ValueError) as err:
         raise ScoreFileError(f"file {src!r}: cannot be read as HDF5 ({err})") from err
-    with f:
-        header = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        unit, scale = _check_header(header, src)
-        if "windows" not in f:
-            raise ScoreFileError(
-                f"file {src!r}: no 'windows' group (top level holds {sorted(f.keys())})"
-            )
-        groups = sorted(f["windows"].items(), key=lambda kv: int(kv[1].attrs.get("index", 0)))
-        windows = []
-        for name, g in groups:
-            for a in ("low", "high"):
-                if a not in g.attrs:
-                    raise ScoreFileError(
-                        f"file {src!r}, window {name!r}: missing attribute {a!r} "
-                        f"(attributes: {sorted(g.attrs)})"
-                    )
-            win = Window(float(g.attrs["low"]) * scale, float(g.attrs["high"]) * scale, name)
-            parts = {}
-            for part in ("data", "template"):
-                if part not in g:
-                    raise ScoreFileError(
-                        f"file {src!r}, window {name!r}: missing group {part!r} "
-                        f"(window holds {sorted(g.keys())})"
-                    )
-                present = set(g[part].keys())
-                parts[part] = _event_set(lambda k, g=g: g[k][()], present, part, src, name, part,
-                                         scale)
-            windows.append(WindowScores(win, **parts))
-        try:
-            metadata = json.loads(header.get("metadata", "{}"))
-        except json.JSONDecodeError as err:
-            raise ScoreFileError(f"file {src!r}: attribute 'metadata' is not JSON ({err})") from err
-    sf = ScoreFile(tuple(windows), method=str(header.get("method", "")), metadata=metadata,
-                   source=src)
-    _check_mass_plausible(sf, unit)
-    return sf
+    try:
+        with f:
+            return _hdf5_contents(f, src)
+    except BumpstatError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, zlib.error) as err:
+        msg = " ".join(str(err).split())
+        raise ScoreFileError(f"file {src!r}: corrupt or unreadable HDF5 content ({msg})") from err
+
+
+def _attr(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _hdf5_contents(f: Any, src: str) -> tuple[list[WindowScores], str, dict, str]:
+    header = {k: _attr(v) for k, v in f.attrs.items()}
+    unit, scale = _check_header(header, src)
+    where = f"file {src!r}"
+    top = _h5_child(f, "windows", "group", where)
+    named = []
+    for name in top:
+        g = _h5_child(top, name, "group", where)
+        if name != "" and "index" in g.attrs:
+            index = _number(_attr(g.attrs["index"]), f"window {name!r} attribute 'index'", src,
+                            integer=True)
+        else:
+            index = 0.0
+        named.append((index, name, g))
+    named.sort(key=lambda t: t[0])
+    windows = []
+    for _, name, g in named:
+        for a in ("low", "high"):
+            if a not in g.attrs:
+                raise ScoreFileError(
+                    f"file {src!r}, window {name!r}: missing attribute {a!r} "
+                    f"(attributes: {sorted(g.attrs)})"
+                )
+        win = _window(name, _attr(g.attrs["low"]), _attr(g.attrs["high"]), scale, src)
+        parts = {}
+        for part in ("data", "template"):
+            gp = _h5_child(g, part, "group", f"file {src!r}, window {name!r}")
+            present = set(gp.keys())
+            for k in present:
+                _h5_child(gp, k, "dataset", f"file {src!r}, window {name!r}, group {part!r}")
+            parts[part] = _event_set(lambda k, g=g: g[k][()], present, part, src, name, part,
+                                     scale)
+        windows.append(WindowScores(win, **parts))
+    raw = header.get("metadata", "{}")
+    try:
+        metadata = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as err:
+        raise ScoreFileError(f"file {src!r}: attribute 'metadata' is not JSON ({err})") from err
+    return windows, header.get("method", ""), _metadata(metadata, src), unit

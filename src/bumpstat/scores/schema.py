@@ -73,8 +73,7 @@ def _integers(raw: np.ndarray, where: str, lo: int, hi: int, what: str) -> np.nd
         raise ScoreFileError(f"{where}: expected integers, found dtype {raw.dtype}")
     if raw.size and (raw.min() < lo or raw.max() > hi):
         bad = raw[(raw < lo) | (raw > hi)]
-        raise ScoreFileError(f"{where}: {what} must lie in [{lo}, {hi}], found "
-                             f"{np.unique(bad)[:5].tolist()}")
+        raise ScoreFileError(f"{where}: {what}, found {np.unique(bad)[:5].tolist()}")
     return raw.astype(np.int64)
 
 
@@ -89,11 +88,12 @@ def _checked_field(name: str, raw: np.ndarray, where: str) -> np.ndarray:
             raise ScoreFileError(f"{where}: {int((arr <= 0).sum())} non-positive mass(es)")
         return arr
     if name == "label":
-        arr = _integers(raw, where, 0, 1, "labels (0 = background, 1 = signal)")
+        arr = _integers(raw, where, 0, 1, "labels must be 0 (background) or 1 (signal)")
         return arr.astype(np.int8)
     if name == "fold":
-        return _integers(raw, where, *FOLD_RANGE, "fold indices").astype(np.int16)
-    arr = _integers(raw, where, -(2**63), 2**63 - 1, "event ids")
+        rule = f"fold indices must lie in [{FOLD_RANGE[0]}, {FOLD_RANGE[1]}]"
+        return _integers(raw, where, *FOLD_RANGE, rule).astype(np.int16)
+    arr = _integers(raw, where, -(2**63), 2**63 - 1, "event ids must fit in int64")
     if np.unique(arr).size != arr.size:
         raise ScoreFileError(f"{where}: event ids must be unique within the sample, "
                              f"{arr.size - np.unique(arr).size} repeated")

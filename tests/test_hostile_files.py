@@ -1,0 +1,389 @@
+"""Hostile score, events and array files: each ends in one ScoreFileError naming the file.
+
+One regression test per case of issue 9 (security, silent wrong results, tracebacks).
+"""
+
+import io
+import json
+import shutil
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+
+from bumpstat.data.files import read_events, write_events
+from bumpstat.events import Events
+from bumpstat.exceptions import BumpstatError, ScoreFileError, WindowError
+from bumpstat.npzfile import read_npy, read_npz
+from bumpstat.scores import EventSet, ScoreFile, WindowScores
+from bumpstat.scores.io import read_scores, write_scores
+from bumpstat.windows import Window
+
+from helpers import toy_score_file
+
+N = 200
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    d = tmp_path_factory.mktemp("good")
+    sf = toy_score_file(n_data=N, n_template=N, n_runs=2)
+    write_scores(d / "s.h5", sf)
+    write_scores(d / "s.npz", sf)
+    return d
+
+
+# --------------------------------------------------------------------------- window names
+BAD_NAMES = ["/abs/x", "../../y", ".", "..", "a\x00b", "a/b", "-rf", "x" * 65, "a b"]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_unsafe_window_name_refused_at_construction(name):
+    with pytest.raises(WindowError, match="window name"):
+        Window(3.3, 3.7, name)
+
+
+def test_window_name_must_be_a_string():
+    with pytest.raises(WindowError, match="must be a string"):
+        Window(3.3, 3.7, 5)  # type: ignore[arg-type]
+
+
+def _npz_with(src, dst, *, header=None, arrays=None):
+    with np.load(src) as z:
+        a = {k: z[k] for k in z.files}
+    h = json.loads(str(a["__schema__"]))
+    if header:
+        header(h, a)
+    if arrays:
+        arrays(a)
+    a["__schema__"] = np.array(json.dumps(h))
+    np.savez(dst, **a)
+    return dst
+
+
+def _rename(new):
+    def f(h, a):
+        old = h["windows"][0]["name"]
+        h["windows"][0]["name"] = new
+        for k in list(a):
+            if k.startswith(old + "/"):
+                a[new + k[len(old):]] = a.pop(k)
+    return f
+
+
+@pytest.mark.parametrize("name", ["/abs/x", "../../y", ".", "-x"])
+def test_unsafe_window_name_refused_at_read_npz(good, tmp_path, name):
+    path = _npz_with(good / "s.npz", tmp_path / "h.npz", header=_rename(name))
+    with pytest.raises(ScoreFileError, match="h.npz.*window name .* is not allowed"):
+        read_scores(path)
+
+
+def test_unsafe_window_name_refused_at_read_hdf5(good, tmp_path):
+    path = tmp_path / "h.h5"
+    shutil.copy(good / "s.h5", path)
+    with h5py.File(path, "a") as f:
+        f.move("windows/SR1", "windows/..x")
+    with pytest.raises(ScoreFileError, match="h.h5.*window name '..x' is not allowed"):
+        read_scores(path)
+
+
+# --------------------------------------------------------------------------- HDF5 structure
+def _h5(good, tmp_path, mutate):
+    path = tmp_path / "h.h5"
+    shutil.copy(good / "s.h5", path)
+    with h5py.File(path, "a") as f:
+        mutate(f)
+    return path
+
+
+def _replace(path, value):
+    def f(h):
+        del h[path]
+        h[path] = value
+    return f
+
+
+def _link(kind):
+    def f(h):
+        del h["windows/SR1/data"]
+        target = "/windows/SR2/data"
+        h["windows/SR1/data"] = (h5py.SoftLink(target) if kind == "soft"
+                                 else h5py.ExternalLink(h.filename + ".other", target))
+    return f
+
+
+H5_CASES = {
+    "external link": (_link("external"), "ExternalLink; score files may not link"),
+    "soft link": (_link("soft"), "SoftLink; score files may not link"),
+    "low 'abc'": (lambda f: f["windows/SR1"].attrs.__setitem__("low", "abc"),
+                  "attribute 'low' must be a finite number, found 'abc'"),
+    "index 'first'": (lambda f: f["windows/SR1"].attrs.__setitem__("index", "first"),
+                      "attribute 'index' must be an integer"),
+    "data as dataset": (_replace("windows/SR1/data", np.zeros(3)), "'data' must be a group"),
+    "windows as dataset": (_replace("windows", np.zeros(3)), "'windows' must be a group"),
+    "schema_version 1.7": (lambda f: f.attrs.__setitem__("schema_version", 1.7),
+                           "schema_version must be an integer, found 1.7"),
+    "schema_version abc": (lambda f: f.attrs.__setitem__("schema_version", "abc"),
+                           "schema_version must be an integer"),
+    "label 256": (_replace("windows/SR1/data/label", np.full(N, 256)), "labels must be 0"),
+    "label 257": (_replace("windows/SR1/data/label", np.full(N, 257)), "labels must be 0"),
+    "fold 65536": (lambda f: f["windows/SR1/data"].__setitem__("fold", np.full(N, 65536)),
+                   "fold indices must lie in"),
+    "fold -3": (lambda f: f["windows/SR1/data"].__setitem__("fold", np.full(N, -3)),
+                "fold indices must lie in"),
+    "scores strings": (_replace("windows/SR1/data/scores", np.full((2, N), b"1.0")),
+                       "expected real numbers, found bytes"),
+    "scores complex": (_replace("windows/SR1/data/scores", np.ones((2, N)) + 1j),
+                       "found complex numbers"),
+    "scores bool": (_replace("windows/SR1/data/scores", np.ones((2, N), bool)),
+                    "found booleans"),
+    "scores 1-D": (_replace("windows/SR1/data/scores", np.ones(N)),
+                   r"expected shape \(n_runs, n_events\), got \(200,\)"),
+    "m strings": (_replace("windows/SR1/data/m", np.full(N, b"3.5")), "'data/m': expected real"),
+    "template m in GeV beside data in TeV": (
+        lambda f: f["windows/SR1/template"].__setitem__("m", np.full(N, 3500.0)),
+        "'template/m' has median 3500 TeV.*probably GeV"),
+    "metadata not an object": (lambda f: f.attrs.__setitem__("metadata", "[1]"),
+                               "metadata must be a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(H5_CASES))
+def test_hostile_hdf5(good, tmp_path, case):
+    mutate, match = H5_CASES[case]
+    with pytest.raises(ScoreFileError, match=match):
+        read_scores(_h5(good, tmp_path, mutate))
+
+
+def test_hdf5_external_storage_refused(good, tmp_path):
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(np.zeros(2 * N).tobytes())
+
+    def mutate(f):
+        del f["windows/SR1/data/scores"]
+        f["windows/SR1/data"].create_dataset("scores", shape=(2, N), dtype="f8",
+                                             external=[(str(raw), 0, 16 * N)])
+    with pytest.raises(ScoreFileError, match="external or virtual storage"):
+        read_scores(_h5(good, tmp_path, mutate))
+
+
+def test_corrupt_hdf5_content(good, tmp_path):
+    b = bytearray((good / "s.h5").read_bytes())
+    for i in range(len(b) // 2, len(b) // 2 + 2000):
+        b[i] ^= 0x55
+    path = tmp_path / "c.h5"
+    path.write_bytes(bytes(b))
+    with pytest.raises(ScoreFileError, match="c.h5"):
+        read_scores(path)
+
+
+# --------------------------------------------------------------------------- NPZ header
+NPZ_CASES = {
+    "schema_version 1.7": (lambda h, a: h.__setitem__("schema_version", 1.7),
+                           "schema_version must be an integer, found 1.7"),
+    "schema_version abc": (lambda h, a: h.__setitem__("schema_version", "abc"),
+                           "schema_version must be an integer"),
+    "schema_version null": (lambda h, a: h.__setitem__("schema_version", None),
+                            "schema_version must be an integer, found None"),
+    "entry without name": (lambda h, a: h["windows"][0].pop("name"), r"lacks \['name'\]"),
+    "entry without low": (lambda h, a: h["windows"][0].pop("low"), r"lacks \['low'\]"),
+    "low abc": (lambda h, a: h["windows"][0].__setitem__("low", "abc"),
+                "attribute 'low' must be a finite number"),
+    "low true": (lambda h, a: h["windows"][0].__setitem__("low", True),
+                 "attribute 'low' must be a finite number"),
+    "windows not a list": (lambda h, a: h.__setitem__("windows", 5), "must be a list"),
+    "window entry not an object": (lambda h, a: h.__setitem__("windows", [1]),
+                                   "must be a list"),
+    "fewer windows than arrays": (lambda h, a: h.__setitem__("windows", h["windows"][:1]),
+                                  "belong to no window of '__schema__'"),
+    "metadata a list": (lambda h, a: h.__setitem__("metadata", [1]),
+                        "metadata must be a JSON object"),
+    "window in GeV edges": (lambda h, a: h["windows"][0].update(low=3300, high=3700),
+                            "probably in GeV"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NPZ_CASES))
+def test_hostile_npz_header(good, tmp_path, case):
+    mutate, match = NPZ_CASES[case]
+    with pytest.raises(ScoreFileError, match=match):
+        read_scores(_npz_with(good / "s.npz", tmp_path / "h.npz", header=mutate))
+
+
+@pytest.mark.parametrize("value,match", [
+    (np.arange(3), "must hold one JSON string"),
+    (np.array("[1, 2]"), "must be a JSON object"),
+    (np.array("{"), "not valid JSON"),
+])
+def test_malformed_schema_entry(tmp_path, value, match):
+    np.savez(tmp_path / "r.npz", __schema__=value)
+    with pytest.raises(ScoreFileError, match=match):
+        read_scores(tmp_path / "r.npz")
+
+
+def test_extra_array_is_an_error_not_dropped(good, tmp_path):
+    path = _npz_with(good / "s.npz", tmp_path / "h.npz",
+                     arrays=lambda a: a.__setitem__("stray", np.zeros(3)))
+    with pytest.raises(ScoreFileError, match=r"\['stray'\]"):
+        read_scores(path)
+
+
+def test_npz_labels_checked_before_cast(good, tmp_path):
+    path = _npz_with(good / "s.npz", tmp_path / "h.npz",
+                     arrays=lambda a: a.__setitem__("SR1/data/label", np.full(N, 256)))
+    with pytest.raises(ScoreFileError, match=r"labels must be 0 .*\[256\]"):
+        read_scores(path)
+
+
+def test_one_d_scores_refused_in_npz(good, tmp_path):
+    path = _npz_with(good / "s.npz", tmp_path / "h.npz",
+                     arrays=lambda a: a.__setitem__("SR1/template/scores", np.ones(N)))
+    with pytest.raises(ScoreFileError, match="template/scores': expected shape"):
+        read_scores(path)
+
+
+# --------------------------------------------------------------------------- NPZ containers
+def test_pickled_member_refused(good, tmp_path):
+    path = _npz_with(good / "s.npz", tmp_path / "h.npz",
+                     arrays=lambda a: a.__setitem__("SR1/data/m", np.array([None] * N)))
+    with pytest.raises(ScoreFileError, match="pickled data"):
+        read_scores(path)
+
+
+def test_every_np_load_refuses_pickles():
+    """allow_pickle=False at every np.load of the package (no other loader of arrays)."""
+    import pathlib
+    import re
+
+    import bumpstat
+
+    root = pathlib.Path(bumpstat.__file__).parent
+    calls = []
+    for p in root.rglob("*.py"):
+        for m in re.finditer(r"np\.load\(([^)]*)\)", p.read_text()):
+            calls.append((p.name, m.group(1)))
+    assert calls, "expected np.load sites"
+    assert all("allow_pickle=False" in args for _, args in calls), calls
+
+
+@pytest.mark.parametrize("name", ["zero.npz", "zero.h5"])
+def test_zero_byte_file_names_the_file(tmp_path, name):
+    (tmp_path / name).write_bytes(b"")
+    with pytest.raises(ScoreFileError, match=name):
+        read_scores(tmp_path / name)
+
+
+def _corrupt_member(src, dst, index):
+    b = bytearray(src.read_bytes())
+    with zipfile.ZipFile(src) as z:
+        info = z.infolist()[index]
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 20, min(start + info.compress_size, start + 60)):
+        b[i] ^= 0xFF
+    dst.write_bytes(bytes(b))
+    return dst
+
+
+def test_corrupt_deflate_stream_is_own_error(good, tmp_path):
+    with pytest.raises(ScoreFileError, match="c.npz"):
+        read_scores(_corrupt_member(good / "s.npz", tmp_path / "c.npz", 1))
+
+
+def _bomb(path, declared, actual):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.zeros(declared))
+    head = buf.getvalue()[:len(buf.getvalue()) - 8 * declared]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x.npy", head + b"\0" * actual)
+    return path
+
+
+def test_decompression_bomb_refused(tmp_path):
+    # 2 floats declared, 20 MB of zeros in the stream
+    with pytest.raises(ScoreFileError, match="header declares shape"):
+        read_npz(_bomb(tmp_path / "b.npz", 2, 20_000_000))
+
+
+def test_archive_claiming_impossible_ratio_refused(tmp_path):
+    path = _bomb(tmp_path / "b.npz", 2, 0)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.infolist()[0]
+    # patch the uncompressed size in the central directory to 1 GB
+    cd = data.rfind(b"PK\x01\x02")
+    data[cd + 24:cd + 28] = (1 << 30).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    assert info.file_size < 1 << 30
+    with pytest.raises(ScoreFileError, match="more than deflate can expand|header declares"):
+        read_npz(path)
+
+
+def test_truncated_npy_is_own_error(tmp_path):
+    np.save(tmp_path / "a.npy", np.arange(100.0))
+    raw = (tmp_path / "a.npy").read_bytes()
+    (tmp_path / "t.npy").write_bytes(raw[:-10])
+    with pytest.raises(ScoreFileError, match="t.npy.*data end after"):
+        read_npy(tmp_path / "t.npy")
+    (tmp_path / "z.npy").write_bytes(b"")
+    with pytest.raises(ScoreFileError, match="z.npy"):
+        read_npy(tmp_path / "z.npy")
+
+
+# --------------------------------------------------------------------------- events files
+def _events_file(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+EVENT_CASES = {
+    "string m": (dict(m=np.full(10, "3.5"), x=np.zeros((10, 2))), "field 'm' must be numeric"),
+    "string x": (dict(m=np.full(10, 3.5), x=np.full((10, 2), "a")), "field 'x' must be numeric"),
+    "label 256": (dict(m=np.full(10, 3.5), x=np.zeros((10, 2)), label=np.full(10, 256)),
+                  "must be 0 .background. or 1"),
+    "m in GeV": (dict(m=np.full(10, 3500.0), x=np.zeros((10, 2))), "probably in GeV"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EVENT_CASES))
+def test_hostile_events_file(tmp_path, case):
+    arrays, match = EVENT_CASES[case]
+    with pytest.raises(ScoreFileError, match=match):
+        read_events(_events_file(tmp_path / "ev.npz", **arrays))
+
+
+def test_events_corrupt_stream_and_zero_bytes(tmp_path):
+    write_events(tmp_path / "ev.npz", Events(np.full(1000, 3.5), np.zeros((1000, 2)), ("a", "b")))
+    with pytest.raises(ScoreFileError, match="c.npz"):
+        read_events(_corrupt_member(tmp_path / "ev.npz", tmp_path / "c.npz", 0))
+    (tmp_path / "z.npz").write_bytes(b"")
+    with pytest.raises(ScoreFileError, match="z.npz"):
+        read_events(tmp_path / "z.npz")
+
+
+# --------------------------------------------------------------------------- units, writing
+def test_window_in_gev_says_which_unit():
+    with pytest.raises(WindowError, match=r"probably in GeV.*Window\(3.3, 3.7\)"):
+        Window(3300, 3700)
+
+
+def test_write_scores_is_atomic(tmp_path, monkeypatch):
+    """A failing write leaves the previous file intact and no temporary file behind."""
+    sf = toy_score_file(n_data=N, n_template=N, n_runs=1)
+    path = write_scores(tmp_path / "s.npz", sf)
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "savez_compressed", boom)
+    with pytest.raises(KeyboardInterrupt):
+        write_scores(path, sf)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s.npz"]
+
+
+def test_all_reader_errors_are_bumpstat_errors(good):
+    assert issubclass(ScoreFileError, BumpstatError)
+    ws = WindowScores(Window(3.3, 3.7, "SR"), EventSet(np.zeros((1, 3)), m=np.full(3, 3.5)),
+                      EventSet(np.zeros((1, 3))))
+    assert ScoreFile((ws,)).window_names == ("SR",)
