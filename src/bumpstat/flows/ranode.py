@@ -38,7 +38,33 @@ from bumpstat.serialize import jsonable
 from bumpstat.stats.mixture import MixtureFitResult, ensemble_log_density, fit_signal_fraction
 from bumpstat.windows import Window
 
-__all__ = ["RanodeConfig", "RanodeResult", "run_ranode"]
+__all__ = ["RanodeConfig", "RanodeResult", "run_ranode", "PRESET_NOTES", "W_MAX_PLAUSIBLE"]
+
+#: What each preset is for; presets other than "paper" are not meant for physics results.
+PRESET_NOTES: dict[str, str] = {
+    "test": "preset 'test': tiny flows trained for seconds, for unit tests only; its densities "
+            "are not good enough for a physics result",
+    "small": "preset 'small': CPU-sized flows for demonstrations; use the 'paper' preset "
+             "(Das, Kasieczka and Shih, arXiv:2312.11629, App. A) for physics results",
+}
+
+#: Largest plausible fitted signal fraction: a signal that makes up more than this fraction of
+#: the SR would stand out as a bump in m alone; a larger w_hat means mis-modelled densities.
+W_MAX_PLAUSIBLE = 0.1
+
+
+def _validity(cfg: RanodeConfig, fit: MixtureFitResult) -> tuple[bool, str | None]:
+    """Whether an R-ANODE result can be trusted, and why not."""
+    why = []
+    if cfg.preset_name == "test":
+        why.append(PRESET_NOTES["test"])
+    if not fit.valid:
+        why.append(f"w fit not valid: {fit.reason}")
+    if np.isfinite(fit.w_hat) and fit.w_hat > W_MAX_PLAUSIBLE:
+        why.append(f"fitted signal fraction w_hat = {fit.w_hat:.3g} exceeds "
+                   f"{W_MAX_PLAUSIBLE:g} of the SR, more than the data can hold without a "
+                   "visible bump: the learned densities are mis-modelled")
+    return (not why), ("; ".join(why) if why else None)
 
 
 @dataclass(frozen=True)
@@ -71,6 +97,9 @@ class RanodeConfig:
         k of the out-of-fold scoring of :class:`bumpstat.producers.ranode.RanodeProducer`
         (the signal flow is trained k times, each on k - 1 folds of the SR data); not used by
         :func:`run_ranode`.
+    preset_name : str
+        The preset it came from (``"test"``, ``"small"``, ``"paper"``) or ``"custom"``; results
+        of presets not meant for physics say so (:data:`PRESET_NOTES`).
     """
 
     background: FlowConfig = field(default_factory=FlowConfig.maf_small)
@@ -84,6 +113,7 @@ class RanodeConfig:
     margin: float = 0.05
     n_threads: int = 2
     n_folds: int = 3
+    preset_name: str = "custom"
 
     def __post_init__(self) -> None:
         for bad, msg in ((self.n_runs < 1, f"n_runs must be >= 1, got {self.n_runs}"),
@@ -97,19 +127,20 @@ class RanodeConfig:
     def small(cls) -> RanodeConfig:
         """CPU default: small MAF/RQS, 2 runs, 3 folds for scores (≈ 2 min of training for the
         1000-signal demo on 2 free cores; much longer when other torch processes share them)."""
-        return cls()
+        return cls(preset_name="small")
 
     @classmethod
     def paper(cls) -> RanodeConfig:
         """Paper 002 App. A sizes: MAF 15×128 (100 epochs), RQS 6×2×64 (300 epochs), 20 runs,
         learning rate of w equal to the flow's (3e-4), 5 folds for scores. Many hours on CPU."""
         return cls(FlowConfig.maf_paper(), FlowConfig.rqs_paper(), n_runs=20, w_lr=3e-4,
-                   m_bins=50, n_folds=5)
+                   m_bins=50, n_folds=5, preset_name="paper")
 
     @classmethod
     def test(cls) -> RanodeConfig:
         """Tiny flows for unit tests (seconds)."""
-        return cls(FlowConfig.maf_test(), FlowConfig.rqs_test(), n_runs=1, m_bins=20)
+        return cls(FlowConfig.maf_test(), FlowConfig.rqs_test(), n_runs=1, m_bins=20,
+                   preset_name="test")
 
     @classmethod
     def preset(cls, name: str) -> RanodeConfig:
@@ -178,6 +209,22 @@ class RanodeResult(Result):
     seconds: dict = field(default_factory=dict)
 
     @property
+    def valid(self) -> bool:
+        """The result can be trusted (see :attr:`reason`)."""
+        return _validity(self.config, self.fit)[0]
+
+    @property
+    def reason(self) -> str | None:
+        """Why the result is not valid: a preset for tests, an invalid w fit, or a fitted
+        signal fraction above :data:`W_MAX_PLAUSIBLE`; None when valid."""
+        return _validity(self.config, self.fit)[1]
+
+    @property
+    def preset_note(self) -> str | None:
+        """What the configuration's preset is meant for (None for "paper" and custom ones)."""
+        return PRESET_NOTES.get(self.config.preset_name)
+
+    @property
     def score(self) -> np.ndarray:
         """Anomaly score ``log R = log p_sig - log p_bg`` of the SR events."""
         return self.log_p_sig - self.log_p_bg
@@ -225,7 +272,9 @@ class RanodeResult(Result):
         return jsonable({
             "window": self.window, "n_sr": len(self.m), "w_learned": self.w_learned,
             "w_runs": self.w_runs, "undetected": self.undetected, "q0_runs": self.q0_runs,
-            "signal_detected": not all(self.undetected), "fit": self.fit,
+            "signal_detected": self.valid and not all(self.undetected), "fit": self.fit,
+            "valid": self.valid, "reason": self.reason, "preset": self.config.preset_name,
+            "preset_note": self.preset_note,
             "config": self.config, "seconds": self.seconds,
         })
 
