@@ -55,7 +55,8 @@ def _instances():
     rng = np.random.default_rng(0)
     m = 2.8 * (1 + rng.pareto(6, 50_000))
     lp_s, lp_b = rng.normal(size=2000), rng.normal(size=2000)
-    return {"scan": scan, "point": scan.points[0], "onebin": one_bin_test(160, 120, 0.1, pyhf=False),
+    return {"scan": scan, "point": scan.points[0],
+            "onebin": one_bin_test(160, 120, 0.1, pyhf=False),
             "cutcount": cut_and_count(np.array([160.0, 90.0]), np.array([120.0, 100.0]), 0.1),
             "bumphunt": bumphunt(m[m < 5.2], window=(3.3, 3.7)),
             "mixture": fit_signal_fraction(lp_s, lp_b),
