@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "train-scores": "bumpstat.cli.scores:train_scores",
     "metrics": "bumpstat.cli.scores:metrics",
     "convert": "bumpstat.cli.convert:convert",
+    "study": "bumpstat.cli.study:study",
 }
 
 
