@@ -17,12 +17,16 @@ Conventions (one meaning per option, across all commands):
     Local worker processes (>= 1) / a Dask scheduler to run tasks on.
 
 Every error a command can foresee ends in one line ``Error: <what> …`` on stderr and exit
-status :data:`EXIT_ERROR` (2), the same as click's usage errors.
+status :data:`EXIT_ERROR` (2), the same as click's usage errors. An interrupted command
+(SIGINT / SIGTERM) exits with 130 / 143 and leaves no partial output.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -54,19 +58,47 @@ class _Error(click.ClickException):
     exit_code = EXIT_ERROR
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` (temporary files) runs."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While a command runs, SIGTERM unwinds the stack like SIGINT (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def command_errors(f: Callable) -> Callable:
-    """Turn a :class:`BumpstatError` into one line ``Error: …`` and exit status 2."""
+    """Turn a :class:`BumpstatError` into one line ``Error: …`` and exit status 2.
+
+    SIGINT (Ctrl-C) and SIGTERM end the command with exit status 130 / 143 after every
+    temporary file has been removed; no output is left half-written, and a file being replaced
+    keeps its previous content (:func:`bumpstat.outputs.atomic_path`).
+    """
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         try:
-            return f(*args, **kwargs)
+            with _sigterm_as_interrupt():
+                return f(*args, **kwargs)
         except BumpstatError as err:
             msg = " ".join(str(err).split())  # one line
             raise _Error(msg) from err
-        except KeyboardInterrupt:
-            click.echo("Error: interrupted; no partial result was left in place", err=True)
-            raise SystemExit(130) from None
+        except KeyboardInterrupt as err:
+            what = "terminated" if isinstance(err, _Terminated) else "interrupted"
+            click.echo(f"Error: {what}; no partial result was left in place", err=True)
+            raise SystemExit(143 if isinstance(err, _Terminated) else 130) from None
 
     return wrapper
 

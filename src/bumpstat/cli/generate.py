@@ -26,7 +26,8 @@ __all__ = ["generate"]
 
 
 @click.command()
-@output_option(required=True, help="Events file to write (.npz: m, x, label, feature_names).")
+@output_option(required=True, extra_names=("--out",),
+               help="Events file to write (.npz: m, x, label, feature_names).")
 @click.option("--n-background", type=click.IntRange(min=0), default=1_000_000, show_default=True)
 @click.option("--n-signal", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--variant", type=click.Choice(["nominal", "alternative"]), default="nominal",

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bumpstat.exceptions import ScoreFileError
+from bumpstat.exceptions import BumpstatError, ScoreFileError
 from bumpstat.windows import Window
 
 __all__ = ["SCHEMA_NAME", "SCHEMA_VERSION", "EventSet", "WindowScores", "ScoreFile"]
@@ -231,7 +231,8 @@ class ScoreFile:
     windows : tuple of WindowScores
         One entry per signal-region window, unique names.
     method : str
-        Name of the method that produced the scores (``"iad"``, ``"cwola"``, ``"exact"``, …).
+        Name of the method that produced the scores (``"iad"``, ``"cwola"``, ``"exact"``, …);
+        empty or a safe file-name part (:data:`bumpstat.outputs.SAFE_NAME`).
     metadata : mapping
         JSON-serialisable free-form provenance (seed, feature names, generator, …).
     source : str, optional
@@ -245,6 +246,14 @@ class ScoreFile:
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
+        if self.method:
+            from bumpstat.outputs import check_name
+
+            try:
+                check_name(self.method, "method name")
+            except BumpstatError as err:
+                where = f"file {self.source!r}: " if self.source else ""
+                raise ScoreFileError(f"{where}{err} (it becomes part of file names)") from None
         if len(self.windows) == 0:
             raise ScoreFileError(
                 f"{'file ' + repr(self.source) + ': ' if self.source else ''}no windows"

@@ -59,7 +59,11 @@ from scipy import special, stats
 
 from bumpstat.exceptions import InputError
 from bumpstat.results import Result
-from bumpstat.stats.significance import asimov_significance, counting_inputs
+from bumpstat.stats.significance import (
+    asimov_significance,
+    counting_inputs,
+    negligible_uncertainty,
+)
 
 __all__ = [
     "LIMIT_CLS",
@@ -190,7 +194,9 @@ class _Model:
         n, b, s, shape = counting_inputs(n_obs, n_exp, rel_unc)
         n, b, s = (np.broadcast_to(x, shape) for x in (n, b, s))
         self.n, self.b, self.sigma = (np.array(x, dtype=np.float64) for x in (n, b, s))
-        self.constrained = self.sigma > 0
+        # a constraint that changes nothing at double precision is switched off, so that the
+        # limits are continuous as sigma -> 0 (tau = 1/sigma^2 would cancel catastrophically)
+        self.constrained = ~negligible_uncertainty(self.n, self.b, self.sigma)
         with np.errstate(divide="ignore"):
             # tau = 0 and a = 0 switch the auxiliary term off for sigma = 0 (gamma fixed to 1)
             self.tau = np.where(self.constrained, 1.0 / np.square(self.sigma), 0.0)
@@ -228,7 +234,13 @@ class _Model:
         b, tau = self.b, self.tau
         lam2 = mu2 + g2 * b
         dlam = (mu1 - mu2) + (g1 - g2) * b
-        main = dlam - n * np.log1p(dlam / lam2)
+        ratio = dlam / lam2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # log1p near 0 (no cancellation); log of the ratio when lam1 << lam2, where
+            # 1 + ratio rounds to 0 (e.g. n_exp = 1e-300)
+            log_ratio = np.where(ratio > -0.5, np.log1p(np.maximum(ratio, -0.5)),
+                                 np.log((mu1 + g1 * b) / lam2))
+            main = dlam - np.where(n == 0, 0.0, n * log_ratio)
         aux = tau * (g1 - g2) - special.xlogy(a, g1 / g2)
         return np.maximum(2.0 * (main + aux), 0.0)
 

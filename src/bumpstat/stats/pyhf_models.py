@@ -8,7 +8,9 @@ background sample ``n_exp`` with either
 * ``constraint="gaussian"``: a ``normsys`` modifier ``"bkg_norm"`` with ``lo/hi = 1 -/+ rel_unc``
   (Gaussian constraint, exponential interpolation; Z close to eq. 7 for large n_exp).
 
-``rel_unc = 0`` builds the background without any modifier (plain Poisson count).
+``rel_unc = 0`` builds the background without any modifier (plain Poisson count), and so does a
+negligible one (``n_exp rel_unc² <`` :data:`~bumpstat.stats.significance.NEGLIGIBLE_UNCERTAINTY`,
+where pyhf's minimiser fails on ``tau = 1/rel_unc²``), so results are continuous as it goes to 0.
 
 **Parameter bounds.** pyhf bounds a ``normfactor`` to (0, 10) by default, so a signal sample of
 one event silently caps the fitted signal at 10 events. The workspace therefore sets the bounds
@@ -45,6 +47,7 @@ from scipy import stats
 
 from bumpstat.exceptions import InputError
 from bumpstat.stats.cutcount import DiscoveryResult, UpperLimitResult
+from bumpstat.stats.significance import negligible_uncertainty
 
 __all__ = [
     "build_workspace",
@@ -147,7 +150,10 @@ def build_workspace(
         {"name": "mu", "bounds": [[0.0, mu_upper_bound(n, b, s) / sig]], "inits": [1.0]}
     ]
     bkg_modifiers: list[dict] = []
-    if s > 0:
+    if s > 0 and not negligible_uncertainty(n, b, s):
+        if constraint == "poisson" and (s * b) ** 2 == 0.0:
+            raise InputError(f"n_exp = {b:g} with rel_unc = {s:g}: the absolute uncertainty "
+                             "underflows in pyhf's shapesys (tau = (b / (rel_unc b))^2)")
         if constraint == "poisson":
             bkg_modifiers.append({"name": "bkg_uncert", "type": "shapesys", "data": [s * b]})
             tau = 1.0 / (s * s)

@@ -35,7 +35,9 @@ from scipy import special, stats
 from bumpstat.exceptions import InputError, WorkingPointError
 
 __all__ = [
+    "NEGLIGIBLE_UNCERTAINTY",
     "asimov_significance",
+    "negligible_uncertainty",
     "gaussian_significance",
     "rel_unc_expected",
     "rel_unc_stat",
@@ -51,6 +53,29 @@ _SERIES_MAX = 1.0 / 32.0
 _H_COEF = np.array([(-1.0) ** j / ((j + 1) * (j + 2)) for j in range(12)])
 #: Coefficients of g(x)/x^2 = sum_j (-x)^j / (j+2), g(x) = x - ln(1 + x); 12 terms at |x| = 1/32.
 _G_COEF = np.array([(-1.0) ** j / (j + 2) for j in range(13)])
+
+
+#: ``b σ²`` below which a relative background uncertainty σ is treated as 0 in the one-bin
+#: likelihood and the pyhf models. Its effect on limits is of relative order ``b σ²`` (below
+#: 2e-7 here), while the likelihood's ``tau = 1/σ²`` terms cancel catastrophically for smaller σ
+#: and made limits jump as σ -> 0 (measured before: n = b = 100, σ = 1e-18 gave an upper limit
+#: of 12.0 events instead of 20.9, and pyhf failed to minimise).
+NEGLIGIBLE_UNCERTAINTY = 1e-7
+
+
+def negligible_uncertainty(n_obs, n_exp, rel_unc):
+    """Whether ``rel_unc`` is too small to matter: ``n_exp rel_unc² < NEGLIGIBLE_UNCERTAINTY``.
+
+    Used by the one-bin likelihood and pyhf models to treat such an uncertainty as exactly 0,
+    which keeps limits and significances continuous as ``rel_unc -> 0``. ``n_obs`` is accepted
+    for a uniform signature and broadcast.
+
+    >>> bool(negligible_uncertainty(100, 100, 1e-18)), bool(negligible_uncertainty(100, 100, 1e-3))
+    (True, False)
+    """
+    n, b, s = np.broadcast_arrays(np.asarray(n_obs, float), np.asarray(n_exp, float),
+                                  np.asarray(rel_unc, float))
+    return b * np.square(s) < NEGLIGIBLE_UNCERTAINTY
 
 
 def _as_float_array(name: str, value) -> np.ndarray:
