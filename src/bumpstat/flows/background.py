@@ -94,7 +94,7 @@ def fit_background(
     margin: float = 0.05,
     seed: Any = 0,
     progress: bool = True,
-    n_threads: int = 2,
+    n_threads: int | None = None,
 ) -> BackgroundModel:
     """Train ``p_bg(x | m)`` on the sideband events and histogram ``p_bg(m)`` in the SR.
 

@@ -28,15 +28,21 @@ import numpy as np
 from bumpstat._extras import require
 from bumpstat.exceptions import InputError
 from bumpstat.flows.config import FlowConfig
+from bumpstat.parallel import available_cpus, torch_threads
 
 __all__ = ["TrainedFlow", "build_flow", "fit_flow", "set_torch_threads"]
 
 
-def set_torch_threads(n: int = 2) -> None:
-    """Set torch's intra-op thread count (call once; the machines here have 2 cores)."""
+def set_torch_threads(n: int | None = None) -> None:
+    """Set torch's process-wide intra-op thread count (default :func:`available_cpus`).
+
+    This changes the setting for the whole process; library code uses
+    :func:`bumpstat.parallel.torch_threads`, which restores it.
+    """
     torch = require("torch")
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(int(n))
+    want = int(n) if n else available_cpus()
+    if torch.get_num_threads() != want:
+        torch.set_num_threads(want)
 
 
 def build_flow(cfg: FlowConfig, n_features: int, n_context: int = 0):
@@ -187,7 +193,7 @@ def fit_flow(
     seed: Any = 0,
     progress: bool = True,
     desc: str = "flow",
-    n_threads: int = 2,
+    n_threads: int | None = None,
     flow: Any = None,
     on_epoch: Callable[[int, float, float], None] | None = None,
 ) -> TrainedFlow:
@@ -211,8 +217,10 @@ def fit_flow(
         Seeds the split, the shuffling and the torch initialisation.
     progress : bool
         Show a tqdm progress bar over epochs.
-    n_threads : int
-        torch intra-op threads.
+    n_threads : int, optional
+        Upper bound on torch's intra-op threads while training (default
+        :func:`bumpstat.parallel.available_cpus`; fewer when other processes keep CPUs busy,
+        :func:`bumpstat.parallel.torch_threads`). The caller's torch setting is restored.
     flow : nflows Flow, optional
         Start from this module instead of a fresh :func:`build_flow`.
 
@@ -220,10 +228,17 @@ def fit_flow(
     -------
     TrainedFlow
     """
+    with torch_threads(n_threads):
+        return _fit_flow(z, config=config, context=context, log_p_bg=log_p_bg, w_init=w_init,
+                         learn_w=learn_w, w_lr=w_lr, seed=seed, progress=progress, desc=desc,
+                         flow=flow, on_epoch=on_epoch)
+
+
+def _fit_flow(z, *, config, context, log_p_bg, w_init, learn_w, w_lr, seed, progress, desc,
+              flow, on_epoch) -> TrainedFlow:
     torch = require("torch")
     from tqdm.auto import tqdm
 
-    set_torch_threads(n_threads)
     cfg = config
     zz = np.asarray(z, dtype=np.float32)
     if zz.ndim != 2 or len(zz) < 4:

@@ -73,7 +73,7 @@ def fit_signal(
     w_lr: float = 2e-2,
     seed: Any = 0,
     progress: bool = True,
-    n_threads: int = 2,
+    n_threads: int | None = None,
 ) -> SignalModel:
     """Train the signal RQS flow with the R-ANODE loss, ``p_bg`` fixed.
 
