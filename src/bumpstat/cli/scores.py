@@ -38,12 +38,15 @@ def _check_scores_name(path: Path, option: str) -> None:
 
 @click.command("train-scores")
 @click.argument("events", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--method", type=click.Choice(["iad", "cwola", "ranode"]), required=True,
+@click.option("--method", type=click.Choice(["iad", "cwola", "ranode", "cathode", "lacathode",
+                                            "anode", "salad", "ae"]), required=True,
               help="Score producer (bumpstat.producers).")
 @output_option(required=True, extra_names=("--out",),
                help="Score file to write (.h5/.hdf5 or .npz); --out is an alias.")
 @click.option("--reference", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="IAD: events file of the independent background sample.")
+@click.option("--simulation", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="SALAD: events file of the simulated background sample.")
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent trainings.")
 @click.option("--windows", "windows_spec", default="sliding", show_default=True,
@@ -51,7 +54,8 @@ def _check_scores_name(path: Path, option: str) -> None:
 @click.option("--width", type=float, default=0.4, show_default=True, help="Window width (TeV).")
 @click.option("--preset", default=None,
               help="iad/cwola: fast|default|paper (2/10/50 BDTs per fold); ranode: "
-                   "test|small|paper.")
+                   "test|small|paper; cathode/lacathode/anode/salad/ae: test|fast|paper "
+                   "(default fast).")
 @click.option("--ensemble", type=click.IntRange(min=1), default=None,
               help="BDTs per fold (overrides the preset).")
 @click.option("--folds", type=click.IntRange(min=2), default=None,
@@ -68,9 +72,9 @@ def _check_scores_name(path: Path, option: str) -> None:
 @json_option
 @quiet_option
 @command_errors
-def train_scores(events, method, output, reference, runs, windows_spec, width, preset, ensemble,
-                 folds, features, sideband_width, score_range, threads, seed, as_json,
-                 quiet) -> None:
+def train_scores(events, method, output, reference, simulation, runs, windows_spec, width,
+                 preset, ensemble, folds, features, sideband_width, score_range, threads, seed,
+                 as_json, quiet) -> None:
     """Score the events in EVENTS (.npz: m, x, feature_names, [label], [weight]) with a score
     producer and write the score file."""
     from bumpstat.data.files import read_events
@@ -78,15 +82,29 @@ def train_scores(events, method, output, reference, runs, windows_spec, width, p
     from bumpstat.producers import get_producer, parse_mass_range, parse_window_spec
     from bumpstat.scores.io import write_scores
 
-    check_not_input(output, [events, reference], option="--output")
+    check_not_input(output, [events, reference, simulation], option="--output")
     _check_scores_name(output, "--output")
-    options: dict = {"preset": preset}
-    for key, value in (("n_models", ensemble), ("n_folds", folds),
-                       ("sideband_width", sideband_width)):
-        if value is not None:
-            options[key] = value
-    if threads is not None:
-        options["n_threads"] = threads or None
+    if simulation is not None:
+        if method != "salad":
+            raise InputError(f"--simulation is for --method salad, not {method}")
+        if reference is not None:
+            raise InputError("--method salad takes the simulated sample as --simulation, "
+                             "not --reference")
+        reference = simulation
+    elif method == "salad" and reference is not None:
+        raise InputError("--method salad takes the simulated sample as --simulation FILE")
+    if method in _NEW_CONFIGS:
+        options: dict = {"config": _new_config(method, preset, ensemble, folds, threads)}
+        if sideband_width is not None:
+            options["sideband_width"] = sideband_width
+    else:
+        options = {"preset": preset}
+        for key, value in (("n_models", ensemble), ("n_folds", folds),
+                           ("sideband_width", sideband_width)):
+            if value is not None:
+                options[key] = value
+        if threads is not None:
+            options["n_threads"] = threads or None
     if features is not None:
         options["features"] = [f.strip() for f in features.split(",") if f.strip()]
     producer = get_producer(method, **options)
@@ -95,8 +113,9 @@ def train_scores(events, method, output, reference, runs, windows_spec, width, p
     if reference is not None and not producer.needs_reference:
         raise InputError(f"--method {method} builds its own template; drop --reference")
     if reference is None and producer.needs_reference:
-        raise InputError(f"--method {method} needs --reference EVENTS (an independent background "
-                         "sample)")
+        what = ("--simulation EVENTS (the simulated background sample)" if method == "salad"
+                else "--reference EVENTS (an independent background sample)")
+        raise InputError(f"--method {method} needs {what}")
     data = read_events(events)
     ref = None if reference is None else read_events(reference)
     sf = producer.produce(data, windows, runs=runs, seed=seed, reference=ref, score_range=rng,
@@ -112,6 +131,24 @@ def train_scores(events, method, output, reference, runs, windows_spec, width, p
         emit_json(summary)
     info(f"wrote {output} ({sf.method}, {len(sf.windows)} window(s), {sf.n_runs} run(s))",
          quiet=quiet)
+
+
+_NEW_CONFIGS = ("cathode", "lacathode", "anode", "salad", "ae")
+
+
+def _new_config(method, preset, ensemble, folds, threads):
+    """The configuration of the flow producers and the autoencoder from the CLI options."""
+    if method == "ae":
+        from bumpstat.flows.autoencoder import AEConfig as cls
+    else:
+        from bumpstat.producers import FlowMethodConfig as cls
+    changes = {k: v for k, v in (("n_models", ensemble), ("n_folds", folds)) if v is not None}
+    if threads is not None:
+        changes["n_threads"] = threads or None
+    try:
+        return cls.preset(preset or "fast").with_(**changes)
+    except InputError as err:
+        raise InputError(f"--preset/--ensemble/--folds: {err}") from err
 
 
 def _summary(rep) -> str:

@@ -5,14 +5,19 @@ Every producer is a frozen dataclass of its options deriving from
 seed=…, reference=…, score_range=…)`` returns a :class:`~bumpstat.scores.schema.ScoreFile`
 with every data event scored out of fold and the seeds and options in its metadata.
 
-==========  =========================================================  =================
-name        score                                                      template
-==========  =========================================================  =================
-``exact``   generator's exact ``log p_sig/p_bg`` (needs ``generator``)  ``reference``
-``iad``     BDT ensemble, SR data vs an independent background sample  ``reference``
-``cwola``   BDT ensemble, SR data vs the short sidebands               sideband data
-``ranode``  R-ANODE flows ``log p_sig - log p_bg``, k-fold             CATHODE samples
-==========  =========================================================  =================
+=============  ==========================================================  ======================
+name           score                                                       template
+=============  ==========================================================  ======================
+``exact``      generator's exact ``log p_sig/p_bg`` (needs ``generator``)  ``reference``
+``iad``        BDT ensemble, SR data vs an independent background sample   ``reference``
+``cwola``      BDT ensemble, SR data vs the short sidebands                sideband data
+``ranode``     R-ANODE flows ``log p_sig - log p_bg``, k-fold              CATHODE samples
+``cathode``    BDT ensemble, SR data vs background-flow samples            CATHODE samples
+``lacathode``  BDT ensemble in the flow's latent space (any m)             normal samples
+``anode``      ANODE flows ``log p_data(x|m) - log p_bg(x|m)``, k-fold     CATHODE samples
+``salad``      BDT ensemble, SR data vs SB-reweighted simulation           weighted ``reference``
+``ae``         autoencoder-ensemble reconstruction error (m-agnostic)      sideband data
+=============  ==========================================================  ======================
 
 :data:`PRODUCERS` maps the names to the classes explicitly (nothing registers itself on
 import, so a spawned or Dask worker finds every producer); :func:`get_producer` builds one from
@@ -29,23 +34,35 @@ import dataclasses
 from typing import Any
 
 from bumpstat.exceptions import InputError
+from bumpstat.producers._flowtools import FlowMethodConfig
+from bumpstat.producers.anode import ANODEProducer
+from bumpstat.producers.autoencoder import AutoencoderProducer
 from bumpstat.producers.base import (
     ScoreProducer,
     parse_mass_range,
     parse_window_spec,
     select_features,
 )
+from bumpstat.producers.cathode import CATHODEProducer
 from bumpstat.producers.cwola import CWoLaProducer
 from bumpstat.producers.exact import ExactProducer, exact_score_file
 from bumpstat.producers.iad import IADProducer
+from bumpstat.producers.lacathode import LaCATHODEProducer
 from bumpstat.producers.ranode import RanodeProducer, ranode_window_scores
+from bumpstat.producers.salad import SALADProducer
 
 __all__ = [
     "PRODUCERS",
+    "ANODEProducer",
+    "AutoencoderProducer",
+    "CATHODEProducer",
     "CWoLaProducer",
     "ExactProducer",
+    "FlowMethodConfig",
     "IADProducer",
+    "LaCATHODEProducer",
     "RanodeProducer",
+    "SALADProducer",
     "ScoreProducer",
     "exact_score_file",
     "get_producer",
@@ -61,6 +78,11 @@ PRODUCERS: dict[str, type[ScoreProducer]] = {
     "iad": IADProducer,
     "cwola": CWoLaProducer,
     "ranode": RanodeProducer,
+    "cathode": CATHODEProducer,
+    "lacathode": LaCATHODEProducer,
+    "anode": ANODEProducer,
+    "salad": SALADProducer,
+    "ae": AutoencoderProducer,
 }
 
 
