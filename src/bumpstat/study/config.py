@@ -72,16 +72,16 @@ SIZES: dict[str, StudySize] = {
         name="small", n_background=200_000, n_reference=200_000, n_mc=200_000,
         eps_b=(1e-2, 1e-3), global_toys=1000, runs=1,
         presets={"iad": "fast", "cwola": "fast", "ranode": "small", "*": ("fast", "small")},
-        compute="exact score: ~3 s per point per core (6 levels x 3 seeds x both methods "
-                "~1 min on 2 cores); BDT producers (fast preset): ~1-2 min per point per core; "
-                "flow producers (R-ANODE small): ~10-30 min per point per core"),
+        compute="exact score: 3-15 s per point per core (6 levels x 3 seeds x both methods: "
+                "165 s on 2 busy cores); BDT producers (fast preset): ~1-2 min per point per "
+                "core (extrapolated); flow producers (R-ANODE small): ~10-30 min per point"),
     "paper": StudySize(
         name="paper", n_background=1_000_000, n_reference=1_000_000, n_mc=1_000_000,
         eps_b=(1e-2, 1e-3, 1e-4), global_toys=10_000, runs=5,
         presets={"iad": "paper", "cwola": "paper", "ranode": "paper", "*": ("paper",)},
-        compute="exact score: ~20 s per point per core; BDT producers (50 BDTs x 5 folds x "
-                "5 runs x 9 windows): ~1-3 h per point per core; flow producers: many hours "
-                "per point (use a Dask cluster, --scheduler)"),
+        compute="exact score: ~5x the small size per point (estimated); BDT producers (50 "
+                "BDTs x 5 folds x 5 runs x 9 windows): hours per point per core (estimated); "
+                "flow producers: many hours per point (use a Dask cluster, --scheduler)"),
 }
 
 
