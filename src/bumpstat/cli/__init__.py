@@ -37,7 +37,11 @@ class _LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        cmd = getattr(importlib.import_module(module), attr)
+        if cmd.short_help is None and cmd.help:
+            # the whole first paragraph: click's default cuts at the first "." ("et al.", "eq.")
+            cmd.short_help = " ".join(cmd.help.strip().split("\n\n")[0].split())
+        return cmd
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -49,7 +49,8 @@ def _summary(fit: dict) -> str:
 
 @click.group()
 def ranode() -> None:
-    """R-ANODE mixture-likelihood fit of the signal fraction w (paper 002)."""
+    """R-ANODE mixture-likelihood fit of the signal fraction w (Das, Kasieczka and Shih,
+    arXiv:2312.11629)."""
 
 
 @ranode.command("fit")
