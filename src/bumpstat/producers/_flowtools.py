@@ -2,7 +2,8 @@
 
 * :class:`FlowMethodConfig` — the background MAF, the ANODE data flow, the BDT ensemble and the
   k of the k-fold, with the presets ``test`` / ``fast`` / ``paper``;
-* :func:`torch_threads` — set torch's intra-op threads for a block and restore them afterwards;
+* :func:`torch_threads` — torch's intra-op threads for a block, restored afterwards
+  (:func:`bumpstat.parallel.torch_threads`);
 * :func:`window_background` — the SB-trained conditional flow ``p_bg(x | m)`` of one window
   (:func:`bumpstat.flows.background.fit_background`), its preprocessing support widened to every
   event that will be scored;
@@ -13,8 +14,6 @@ Nothing here imports torch at import time.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -32,22 +31,12 @@ __all__ = ["FlowMethodConfig", "as_flow_method_config", "folds", "torch_threads"
            "window_background"]
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[int]:
-    """Run a block with ``n`` torch intra-op threads (default :func:`available_cpus`); the
-    previous count is restored afterwards, also on errors."""
-    from bumpstat._extras import require
+def torch_threads(n: int | None) -> Any:
+    """:func:`bumpstat.parallel.torch_threads`: ``n`` torch threads (default
+    :func:`available_cpus`, capped by the idle CPUs) for a block, the caller's count restored."""
+    from bumpstat.parallel import torch_threads as _threads
 
-    torch = require("torch")
-    before = torch.get_num_threads()
-    want = int(n) if n else available_cpus()
-    try:
-        if want != before:
-            torch.set_num_threads(want)
-        yield want
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+    return _threads(int(n) if n else None)
 
 
 def folds(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -129,7 +118,7 @@ class FlowMethodConfig:
         """Tiny flows, 1 BDT per fold, 3 folds: seconds per window on 2 cores (unit tests)."""
         return cls(background=FlowConfig.maf_test().replace(epochs=5, batch_size=512,
                                                                 max_train_events=15_000),
-                   data_flow=FlowConfig.rqs_test(),
+                   data_flow=FlowConfig.rqs_test().replace(epochs=3, batch_size=512),
                    classifier=BDTConfig(n_models=1, max_iter=60, n_threads=None), n_folds=3,
                    m_bins=20,
                    reweighter={"hidden": 32, "n_layers": 2, "epochs": 4, "batch_size": 512,
