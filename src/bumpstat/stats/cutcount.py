@@ -197,9 +197,9 @@ class _Model:
         # a constraint that changes nothing at double precision is switched off, so that the
         # limits are continuous as sigma -> 0 (tau = 1/sigma^2 would cancel catastrophically)
         self.constrained = ~negligible_uncertainty(self.n, self.b, self.sigma)
-        with np.errstate(divide="ignore"):
-            # tau = 0 and a = 0 switch the auxiliary term off for sigma = 0 (gamma fixed to 1)
-            self.tau = np.where(self.constrained, 1.0 / np.square(self.sigma), 0.0)
+        # tau = 0 and a = 0 switch the auxiliary term off for sigma = 0 (gamma fixed to 1)
+        self.tau = np.divide(1.0, np.square(self.sigma), out=np.zeros_like(self.sigma),
+                             where=self.constrained)
         self.a_obs = self.tau
         # free fit to the observed data, mu >= 0
         self.mu_hat, self.g_hat = self.free_fit(self.n, self.a_obs)

@@ -155,6 +155,10 @@ def _h_b(n: np.ndarray, b: np.ndarray, d: np.ndarray) -> np.ndarray:
         ns, rs = n[sel], r[sel]
         with np.errstate(divide="ignore", invalid="ignore"):
             out = ns * np.log1p(rs)  # log1p of the exact d/b: no loss for r ~ 1/32
+            near = rs < -0.5  # n << b: 1 + r loses digits (n = 5e-324 gave -inf)
+            if near.any():
+                nn = ns[near]
+                out[near] = nn * (np.log(nn) - np.log(b[sel][near]))  # n = 0 is set below
         out -= d[sel]
         zero = ns == 0
         if zero.any():
@@ -177,7 +181,8 @@ def _g(x: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
     def direct(sel):
         xs = x[sel]
-        out = xs - np.log1p(xs)
+        with np.errstate(divide="ignore"):  # x = -1 is replaced just below
+            out = xs - np.log1p(xs)
         near = xs < -0.5
         if near.any():
             out[near] = xs[near] - np.log(num[sel][near] / den[sel][near])
@@ -224,7 +229,8 @@ def _form_c(n: np.ndarray, b: np.ndarray, s2: np.ndarray) -> np.ndarray:
     bn = b * ntau
     out = dt * dt / (bn * btau)
     out += tau * _g(d / btau, ntau, btau)
-    nz = n > 0
+    # n so small that n (b + tau) is subnormal contributes below 1e-300: use the n = 0 form
+    nz = n * btau > np.finfo(np.float64).tiny
     if nz.all():
         out -= n * _g(dt / bn, n * btau, bn)
     else:
