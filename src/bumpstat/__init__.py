@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from bumpstat.direct import DeltaSys, combine_quadrature, direct_estimate, estimate_delta_sys
+from bumpstat.estimators import (
+    BackgroundEstimator,
+    DirectEstimator,
+    SidebandFitEstimator,
+    get_estimator,
+)
 from bumpstat.exceptions import (
     BumpstatError,
     FitError,
@@ -13,10 +19,13 @@ from bumpstat.exceptions import (
     WorkingPointError,
 )
 from bumpstat.fit import BumpHuntResult, bumphunt
+from bumpstat.global_significance import GlobalSignificance, global_significance
+from bumpstat.producers import ScoreProducer, get_producer
 from bumpstat.scan import ScanResult, run_scan
 from bumpstat.scores import read_scores, write_scores
 from bumpstat.stats.cutcount import cut_and_count
 from bumpstat.stats.mixture import MixtureFitResult, fit_signal_fraction
+from bumpstat.stats.onebin import one_bin_test
 from bumpstat.stats.significance import asimov_significance, gaussian_significance
 from bumpstat.windows import Window, sliding_windows, windows_from_edges
 
@@ -31,7 +40,12 @@ __all__ = [
     "ScoreFileError",
     "WindowError",
     "WorkingPointError",
+    "BackgroundEstimator",
     "BumpHuntResult",
+    "DirectEstimator",
+    "GlobalSignificance",
+    "ScoreProducer",
+    "SidebandFitEstimator",
     "DeltaSys",
     "MixtureFitResult",
     "ScanResult",
@@ -42,6 +56,10 @@ __all__ = [
     "direct_estimate",
     "estimate_delta_sys",
     "fit_signal_fraction",
+    "get_estimator",
+    "get_producer",
+    "global_significance",
+    "one_bin_test",
     "read_scores",
     "write_scores",
     "cut_and_count",
