@@ -30,11 +30,12 @@ mc = exact_score_file(nominal, alternative.sample_background(500_000, seed=3),
 dsys = estimate_delta_sys(mc, [1e-2, 1e-3])
 print("delta_sys^MC:", dsys.value.round(3), "sigma_stat:", dsys.sigma_stat.round(3))
 
-scan = bumpstat.run_scan(scores, eps_b=[1e-2, 1e-3], delta_sys=dsys, progress=False)
-best = scan.max_local()
-print(f"largest local Z = {best.z.mean():.2f} in {best.window.name} at eps_b = {best.eps_b:g}: "
-      f"N_obs = {best.n_obs.mean():.0f}, N_exp = {best.n_exp.mean():.1f} ± "
-      f"{best.rel_unc.mean() * best.n_exp.mean():.1f}, 95% CL UL = {best.upper_limit.mean():.0f}")
+scan = bumpstat.run_scan(scores, estimators=[bumpstat.DirectEstimator(delta_sys=dsys)],
+                         eps_b=[1e-2, 1e-3], progress=False)
+best = scan.max_local().record()  # run-averaged record of the most significant point
+print(f"largest local Z = {best['z']:.2f} in {best['window']['name']} at eps_b = "
+      f"{best['eps_b']:g}: N_obs = {best['n_obs']:.0f}, N_exp = {best['n_exp']:.1f} ± "
+      f"{best['n_exp_unc']:.1f}, 95% CL UL = {best['upper_limit']:.0f}")
 scan.write_json(out / "scan.json")
 plot_significance(scan, path=out / "significance.png")
 print("wrote", out / "scan.json", out / "significance.png")

@@ -80,7 +80,7 @@ def overlapping_score_file(*, n_data=30_000, n_template=120_000, n_runs=1, seed=
 
 
 class OverlapNull:
-    """A picklable null generator ``SeedSequence -> ScoreFile`` of :func:`overlapping_score_file`."""
+    """A picklable null generator ``SeedSequence -> ScoreFile`` (:func:`overlapping_score_file`)."""
 
     def __init__(self, **options):
         self.options = options

@@ -68,8 +68,9 @@ def test_q0_equals_eq6_squared_for_excesses():
 def test_deficit_one_sided_q0_signed_z():
     res = cut_and_count([0.0, 50.0, 100.0], 100.0, 0.1)
     np.testing.assert_array_equal(res.q0, [0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(res.p_value, [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(res.p_value_q0, [0.5, 0.5, 0.5])  # pyhf's convention
     assert res.z[0] < res.z[1] < 0 and res.z[2] == 0
+    np.testing.assert_allclose(res.p_value, stats.norm.sf(res.z), rtol=1e-12)  # Phi(-z)
     np.testing.assert_allclose(res.z, asimov_significance([0.0, 50.0, 100.0], 100.0, 0.1))
 
 
@@ -169,10 +170,12 @@ def test_result_shapes_types_and_json():
         "rel_unc",
         "q0",
         "p_value",
+        "p_value_q0",
         "z",
         "upper_limit",
         "expected_limits",
         "cl",
+        "limit_method",
     }
     with pytest.raises(AttributeError):
         r.z = 1.0  # frozen

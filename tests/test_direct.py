@@ -72,7 +72,8 @@ def test_direct_estimate_equations():
         np.testing.assert_allclose(p.n_exp, eps_t * 30_200 * (1 + dsys[j]))
         sig_exp = np.sqrt(1 / (eps_t * 60_000) + ssys[j] ** 2)
         np.testing.assert_allclose(p.rel_unc, sig_exp)
-        np.testing.assert_allclose(p.rel_unc_stat, np.sqrt(1 / p.n_exp + 1 / (eps_t * 60_000)))
+        np.testing.assert_allclose(p.details["rel_unc_stat"],
+                                   np.sqrt(1 / p.n_exp + 1 / (eps_t * 60_000)))
         np.testing.assert_allclose(p.z, asimov_significance(n_obs, p.n_exp, sig_exp), rtol=1e-9)
         assert p.expected_limits.shape == (2, 5)
     assert pts[1].z.mean() > 3  # the injected signal is seen despite sigma_sys = 0.3
@@ -81,7 +82,9 @@ def test_direct_estimate_equations():
 def test_sigma_sys_defaults_to_abs_delta_sys():
     sf = toy_score_file(n_data=5000, n_template=5000, n_runs=1)
     (p,) = direct_estimate(sf["SR1"], 1e-2, delta_sys=-0.2)
-    assert p.sigma_sys == pytest.approx(0.2)
+    assert p.settings["sigma_sys"] == pytest.approx(0.2)
+    stat = 1 / np.sqrt(p.details["eps_b_template"][0] * 5000)  # eq. 8, template statistics
+    assert p.rel_unc[0] == pytest.approx(np.hypot(0.2, stat))
 
 
 def test_empty_window():

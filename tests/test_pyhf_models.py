@@ -67,9 +67,14 @@ def _check_limits(n, b, s, optimizer="scipy", check_p=True):
     np.testing.assert_allclose(closed.expected_limits, ref.expected_limits, rtol=1e-3)
     # the normfactor bound never binds: limits far below it
     assert max(ref.expected_limits[-1], ref.upper_limit) < 0.3 * mu_upper_bound(n, b, s)
-    # p-value too, including n <= b (pyhf's one-sided 0.5 up to its fit tolerance)
+    # p-value too: Phi(-z) for an excess; for n <= b pyhf's one-sided q0 p-value (0.5 up to its
+    # fit tolerance) against ours under the same name
     if check_p:
-        assert abs(closed.p_value - pyhf_discovery(n, b, s).p_value) < 1e-3
+        ref_p = pyhf_discovery(n, b, s)
+        if n > b:
+            assert abs(closed.p_value - ref_p.p_value) < 1e-3
+        else:
+            assert abs(closed.p_value_q0 - ref_p.p_value_q0) < 1e-3
 
 
 @pytest.mark.parametrize(("n", "b", "s"), DISCOVERY_GRID)
@@ -111,8 +116,22 @@ def test_slsqp_runaway_where_minuit_agrees():
 
 def test_deficit_pyhf_is_one_sided():
     ref = pyhf_discovery(80.0, 100.0, 0.1)
-    assert ref.z < 1e-3 and ref.p_value == pytest.approx(0.5, abs=1e-3)
-    assert cut_and_count(80.0, 100.0, 0.1).z < -1.0  # bumpstat keeps the sign
+    assert ref.q0 < 1e-3 and ref.p_value_q0 == pytest.approx(0.5, abs=1e-3)
+    closed = cut_and_count(80.0, 100.0, 0.1)
+    assert closed.z < -1.0  # bumpstat keeps the sign ...
+    assert closed.z == pytest.approx(ref.z, abs=1e-3)  # ... as pyhf's two-sided t_0 does
+    assert closed.p_value == pytest.approx(ref.p_value, abs=1e-3)
+
+
+def test_no_events_closed_form_deficit():
+    # n = 0, by hand: background b*gamma with the auxiliary count tau ~ Pois(tau*gamma),
+    # tau = 1/rel_unc^2; the mu = 0 fit gives gamma = tau/(b + tau), the free fit L = 1, so
+    # Z^2 = 2 tau ln(1 + b/tau). (pyhf's two-sided fit gives sqrt(2b) here, the sigma = 0 value.)
+    b, rel = 3.0, 0.2
+    tau = 1.0 / rel**2
+    z = -math.sqrt(2.0 * tau * math.log(1.0 + b / tau))
+    assert cut_and_count(0.0, b, rel).z == pytest.approx(z, rel=1e-9)
+    assert cut_and_count(0.0, b, 0.0).z == pytest.approx(-math.sqrt(2.0 * b), rel=1e-9)
 
 
 @pytest.mark.parametrize("constraint", ["poisson", "gaussian"])

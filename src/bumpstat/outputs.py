@@ -12,7 +12,7 @@ what an earlier bumpstat run wrote there (its manifest says what) and writes the
 >>> check_name("../x")
 Traceback (most recent call last):
 ...
-bumpstat.exceptions.InputError: window name '../x' is not allowed: use 1-64 characters from A-Z a-z 0-9 _ . + - that do not start with '.' or '-'
+bumpstat.exceptions.InputError: window name '../x' is not allowed: use 1-64 characters ...
 """
 
 from __future__ import annotations

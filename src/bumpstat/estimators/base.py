@@ -34,7 +34,9 @@ class BackgroundEstimator(ABC):
 
     def check(self, scores: ScoreFile, eps_b: np.ndarray) -> None:
         """Raise :class:`~bumpstat.exceptions.InputError` (naming the file and the problem) if
-        ``scores`` cannot serve this estimator; called once before a scan starts."""
+        ``scores`` cannot serve this estimator; called once before a scan starts. The default
+        accepts every score file."""
+        return None
 
     @abstractmethod
     def estimate(self, ws: WindowScores, eps_b: np.ndarray, *, cl: float = 0.95

@@ -96,10 +96,10 @@ def _check(name: str, arr: np.ndarray, *, lower: float, strict: bool, what: str)
         return
     good = np.isfinite(arr) & ((arr > lower) if strict else (arr >= lower))
     nbad = int(arr.size - np.count_nonzero(good))
-    first = arr.reshape(-1)[np.flatnonzero(~good.reshape(-1))[0]]
+    first = float(arr.reshape(-1)[np.flatnonzero(~good.reshape(-1))[0]])
     raise InputError(
         f"{name} ({what}) has {nbad} invalid entr{'y' if nbad == 1 else 'ies'} of {arr.size}: "
-        f"must be finite and {'>' if strict else '>='} {lower:g} (first bad value: {first!r})"
+        f"must be finite and {'>' if strict else '>='} {lower:g} (first bad value: {first:g})"
     )
 
 
