@@ -87,3 +87,28 @@ class OverlapNull:
 
     def __call__(self, seed):
         return overlapping_score_file(seed=int(seed.generate_state(1)[0]), **self.options)
+
+
+def _reject_constant(name):
+    raise ValueError(f"not strict JSON: {name}")
+
+
+def strict_json(text):
+    """Parse JSON text with a strict parser: NaN, Infinity and -Infinity are errors."""
+    import json
+
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def assert_strict_json_tree(root):
+    """Every ``*.json`` file under ``root`` parses strictly; returns how many there were."""
+    from pathlib import Path
+
+    files = sorted(Path(root).rglob("*.json"))
+    for f in files:
+        try:
+            strict_json(f.read_text())
+        except ValueError as err:
+            raise AssertionError(f"{f}: {err}") from None
+    assert files, f"no JSON file under {root}"
+    return len(files)

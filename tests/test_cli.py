@@ -9,6 +9,8 @@ from click.testing import CliRunner
 from bumpstat.cli import main
 from bumpstat.stats.significance import asimov_significance, gaussian_significance
 
+from helpers import assert_strict_json_tree
+
 
 def _run(*args):
     res = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
@@ -102,6 +104,7 @@ def test_demo_small(tmp_path):
     assert 0.5 < ranode["fit"]["w_hat"] / ranode["w_true"] < 2
     manifest = json.loads((tmp_path / "bumpstat-manifest.json").read_text())
     assert manifest["complete"]
+    assert assert_strict_json_tree(tmp_path) >= 20  # scan, delta_sys, ranode, workspaces, ...
 
 
 def test_demo_with_trained_scores(tmp_path):
