@@ -60,23 +60,35 @@ def _data_points(ax) -> np.ndarray:
 
 
 def _boxes(fig):
-    """(what, bbox) of every legend and non-empty text of the figure."""
+    """(what, bbox) of every legend, text, title and figure text of the figure."""
     r = fig.canvas.get_renderer()
     out = []
     for ax in fig.axes:
+        if not ax.get_visible():
+            continue
         leg = ax.get_legend()
         if leg is not None:
             out.append((f"legend of {ax.get_ylabel()!r}", leg.get_window_extent(r)))
-        for t in ax.texts:
+        titles = [ax.title, ax._left_title, ax._right_title]
+        for t in [*ax.texts, *titles]:
             if t.get_text().strip() and t.get_visible():
                 out.append((f"text {t.get_text()!r}", t.get_window_extent(r)))
+    for t in fig.texts:
+        if t.get_text().strip() and t.get_visible():
+            out.append((f"figure text {t.get_text()!r}", t.get_window_extent(r)))
     return out
 
 
+def _overlap(a, b, tol: float = 1.0) -> bool:
+    return (min(a.x1, b.x1) - max(a.x0, b.x0) > tol) and (min(a.y1, b.y1) - max(a.y0, b.y0) > tol)
+
+
 def assert_no_overlap(fig) -> None:
+    """No legend or text covers a data point; no two texts or legends overlap each other."""
     fig.canvas.draw()
     bad = []
-    for what, box in _boxes(fig):
+    boxes = _boxes(fig)
+    for what, box in boxes:
         for ax in fig.axes:
             if not ax.get_visible():
                 continue
@@ -91,11 +103,36 @@ def assert_no_overlap(fig) -> None:
             if inside.any():
                 bad.append(f"{what} covers {int(inside.sum())} data point(s) of axes "
                            f"{ax.get_ylabel()!r}")
+    for i, (what_a, a) in enumerate(boxes):
+        for what_b, b in boxes[i + 1:]:
+            if _overlap(a, b):
+                bad.append(f"{what_a} overlaps {what_b}")
+    r = fig.canvas.get_renderer()
+    for ax in fig.axes:  # axis labels no longer than their axes
+        if not ax.get_visible():
+            continue
+        box = ax.get_window_extent(r)
+        ylab, xlab = ax.yaxis.label, ax.xaxis.label
+        if ylab.get_text() and ylab.get_window_extent(r).height > 1.02 * box.height:
+            bad.append(f"y label {ylab.get_text()!r} is longer than its axes")
+        if xlab.get_text() and xlab.get_window_extent(r).width > 1.02 * box.width:
+            bad.append(f"x label {xlab.get_text()!r} is longer than its axes")
     plt.close(fig)
     assert not bad, "; ".join(bad)
 
 
 # -- small inputs -------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def full_label():
+    """The longest experiment label (status text left, sqrt(s) and luminosity right), so that a
+    title or text above the axes that would collide with it is caught."""
+    import bumpstat.plotting.style as style
+
+    old = style.set_label("Simulation", exp="bumpstat", sqrt_s=13, lumi=139)
+    yield
+    style._LABEL = old
+
+
 @pytest.fixture(scope="module")
 def scan():
     from bumpstat.estimators import DirectEstimator, SidebandFitEstimator
@@ -165,11 +202,95 @@ def _plots(scan, bumphunt_result):
     yield "learned_signal", lambda: plot_learned_signal(
         x[:1000] + 1, x[1000:2000] + 1, x[2000:],
         names=["mj1", "delta_mj", "tau21_j1", "tau21_j2"])
+    from bumpstat.study.plots import (
+        plot_sic_vs_injection,
+        plot_significance_vs_injection,
+        plot_w_hat,
+    )
+
+    study = _study_result()
+    yield "study_significance", lambda: plot_significance_vs_injection(study)
+    yield "study_significance_sb", lambda: plot_significance_vs_injection(study,
+                                                                          x="s_over_sqrt_b")
+    yield "study_sic", lambda: plot_sic_vs_injection(study)
+    yield "study_w_hat", lambda: plot_w_hat(study)
+
+
+def _study_result():
+    """A signal-injection study result with made-up but plausible points (plots only)."""
+    from bumpstat.study.result import StudyResult, summarise
+
+    rng = np.random.default_rng(7)
+    points = []
+    for n in (0, 100, 200, 400):
+        for seed in range(3):
+            z = n / 40 + rng.normal(0, 0.5)
+            points.append({
+                "n_signal": n, "seed": seed, "score_method": "exact", "method": "direct",
+                "s_over_sqrt_b": n / 70, "n_signal_sr": 0.7 * n, "n_sr": 25_000,
+                "z_local_max": max(z, 1.0) + 0.5, "window_max": "SR5", "eps_b_max": 1e-3,
+                "z_global": max(z, 1.0) - 1.5, "p_global": 0.1, "z_global_bound": False,
+                "z_true_window": z, "eps_b_true_window": 1e-3,
+                "sic_at_1e-3": 20 + rng.normal(0, 2), "auc": 0.9,
+                "w_hat": 0.7 * n / 25_000 * (1 + rng.normal(0, 0.1)),
+                "w_true": 0.7 * n / 25_000, "valid": True, "reason": None})
+    return StudyResult(points=tuple(points), summary=tuple(summarise(points)))
 
 
 PLOTS = ["significance", "significance_fit", "comparison", "limits_events", "limits_fraction",
          "limits_xsec", "limits_fit", "delta_sys", "fit", "sculpting", "sic", "sic_eps_b",
-         "overlap", "w_profile", "w_limits", "w_limits_band", "learned_signal"]
+         "overlap", "w_profile", "w_limits", "w_limits_band", "learned_signal",
+         "study_significance", "study_significance_sb", "study_sic", "study_w_hat"]
+
+#: Every plot function bumpstat has, and the PLOTS entries that render it.
+COVERED = {
+    "bumpstat.plotting.scan.plot_significance": ("significance", "significance_fit"),
+    "bumpstat.plotting.scan.plot_comparison": ("comparison",),
+    "bumpstat.plotting.scan.plot_delta_sys": ("delta_sys",),
+    "bumpstat.plotting.limits.plot_limits": ("limits_events", "limits_fraction", "limits_xsec",
+                                             "limits_fit"),
+    "bumpstat.plotting.limits.plot_w_limits": ("w_limits", "w_limits_band"),
+    "bumpstat.plotting.fit.plot_fit": ("fit",),
+    "bumpstat.plotting.fit.plot_sculpting": ("sculpting",),
+    "bumpstat.plotting.metrics.plot_sic": ("sic", "sic_eps_b"),
+    "bumpstat.plotting.metrics.plot_overlap": ("overlap",),
+    "bumpstat.plotting.ranode.plot_w_profile": ("w_profile",),
+    "bumpstat.plotting.ranode.plot_learned_signal": ("learned_signal",),
+    "bumpstat.study.plots.plot_significance_vs_injection": ("study_significance",
+                                                            "study_significance_sb"),
+    "bumpstat.study.plots.plot_sic_vs_injection": ("study_sic",),
+    "bumpstat.study.plots.plot_w_hat": ("study_w_hat",),
+}
+
+
+def _plot_functions():
+    """Qualified names of every function named plot_* defined in a bumpstat module."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import bumpstat
+
+    found = set()
+    for info in pkgutil.walk_packages(bumpstat.__path__, "bumpstat."):
+        if info.name.startswith("bumpstat.cli"):
+            continue
+        try:
+            mod = importlib.import_module(info.name)
+        except ImportError:  # an optional extra (torch) is missing
+            continue
+        for name, obj in vars(mod).items():
+            if (name.startswith("plot_") and inspect.isfunction(obj)
+                    and obj.__module__ == info.name):
+                found.add(f"{info.name}.{name}")
+    return found
+
+
+def test_every_plot_function_is_rendered_by_the_overlap_test():
+    found = _plot_functions()
+    assert found == set(COVERED), (f"not covered: {sorted(found - set(COVERED))}; "
+                                   f"gone: {sorted(set(COVERED) - found)}")
+    assert {n for names in COVERED.values() for n in names} == set(PLOTS)
 
 
 @pytest.mark.parametrize("name", PLOTS)
@@ -184,17 +305,16 @@ def test_no_legend_or_text_covers_data(name, scan, bumphunt_result, tmp_path):
 
 def test_every_plot_function_has_the_signature():
     """ax=None (keyword), path=None; returns a Figure; writes only when given a path."""
+    import importlib
     import inspect
 
-    from bumpstat.plotting import fit, limits, metrics, ranode, scan
-
-    for mod in (fit, limits, metrics, ranode, scan):
-        for fname in mod.__all__:
-            if not fname.startswith("plot_"):
-                continue
-            sig = inspect.signature(getattr(mod, fname))
-            assert "ax" in sig.parameters and sig.parameters["ax"].default is None, fname
-            assert sig.parameters["path"].default is None, fname
+    for qualname in COVERED:
+        mod, fname = qualname.rsplit(".", 1)
+        sig = inspect.signature(getattr(importlib.import_module(mod), fname))
+        for arg in ("ax", "path"):
+            assert arg in sig.parameters, (qualname, arg)
+            assert sig.parameters[arg].default is None, (qualname, arg)
+            assert sig.parameters[arg].kind is inspect.Parameter.KEYWORD_ONLY, (qualname, arg)
 
 
 def test_plots_write_only_with_a_path(scan, tmp_path, monkeypatch):

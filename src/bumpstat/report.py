@@ -73,25 +73,53 @@ def scan_table(scan, *, method: str | None = None) -> str:
     return "\n".join(rows + _reasons(recs))
 
 
-def _frac(v: float | None, n_sr: float | None) -> float | None:
-    return v / n_sr if v is not None and n_sr else None
+def limit_table(scan, *, method: str | None = None, efficiency: float | None = None,
+                luminosity: float | None = None) -> str:
+    """Observed and expected upper limits with their ±1σ/±2σ bands, one row per window ×
+    working point: in signal events passing the cut, as a fraction of the SR, and with a
+    ``luminosity`` (fb⁻¹) as a cross-section limit in fb.
 
+    The fraction is ``UL / N_SR`` (signal events passing the cut per data event in the SR);
+    with ``efficiency`` (the signal efficiency ε_S of the selection) it is ``UL / (ε_S N_SR)``,
+    the signal fraction of the SR before the cut. The cross-section column is
+    ``UL / (ε L)``: σ × ε (the selection's efficiency not corrected) without ``efficiency``,
+    σ with it (see :func:`bumpstat.plotting.limits.limit_table`).
+    """
+    from bumpstat.plotting.limits import limit_table as limits_of
 
-def limit_table(scan, *, method: str | None = None) -> str:
-    """Observed and expected upper limits with their ±1σ/±2σ bands, in signal events and as a
-    fraction of the SR (UL / N_SR), one row per window × working point."""
-    rows = ["| method | window [TeV] | ε_B | N_SR | observed UL [events] | expected −2σ | −1σ "
-            "| median | +1σ | +2σ | observed UL / N_SR | expected UL / N_SR |",
-            "|---" * 12 + "|"]
+    frac = "UL / (ε_S N_SR)" if efficiency is not None else "UL / N_SR"
+    xsec = "σ" if efficiency is not None else "σ×ε"
+    head = ("| method | window [TeV] | ε_B | N_SR | observed UL [events] | expected −2σ | −1σ "
+            f"| median | +1σ | +2σ | observed {frac} | expected {frac} |")
+    ncol = 12
+    if luminosity is not None:
+        head += f" observed {xsec} UL [fb] | expected {xsec} UL [fb] (±1σ) |"
+        ncol += 2
+    rows = [head, "|---" * ncol + "|"]
     recs = _sorted_records(scan, method)
+    tables: dict[tuple[str, float], dict[str, Any]] = {}
     for r in recs:
-        w, exp, n_sr = r["window"], r["expected_limits"], r["n_sr"]
-        rows.append(
-            f"| {r['method']}{_mark(r)} | {w['name']} [{w['low']:.2f}, {w['high']:.2f}) "
-            f"| {r['eps_b']:g} | {_fmt(n_sr, digits=6)} | {_fmt(r['upper_limit'])} | "
-            + " | ".join(_fmt(v) for v in exp)
-            + f" | {_fmt(_frac(r['upper_limit'], n_sr), digits=2)} "
-            f"| {_fmt(_frac(exp[2], n_sr), digits=2)} |")
+        key = (r["method"], r["eps_b"])
+        if key not in tables:
+            tables[key] = {
+                "fraction": limits_of(scan, method=key[0], eps_b=key[1], quantity="fraction",
+                                      efficiency=efficiency),
+                "xsec": None if luminosity is None else limits_of(
+                    scan, method=key[0], eps_b=key[1], quantity="xsec",
+                    efficiency=efficiency, luminosity=luminosity)}
+        t = tables[key]
+        k = int(np.flatnonzero(np.isclose(t["fraction"]["center"], r["window"]["center"]))[0])
+        w, exp = r["window"], r["expected_limits"]
+        row = (f"| {r['method']}{_mark(r)} | {w['name']} [{w['low']:.2f}, {w['high']:.2f}) "
+               f"| {r['eps_b']:g} | {_fmt(r['n_sr'], digits=6)} | {_fmt(r['upper_limit'])} | "
+               + " | ".join(_fmt(v) for v in exp)
+               + f" | {_fmt(t['fraction']['observed'][k])} "
+               f"| {_fmt(t['fraction']['expected'][k, 2])} |")
+        if t["xsec"] is not None:
+            e = t["xsec"]["expected"][k]
+            row += (f" {_fmt(t['xsec']['observed'][k])} | {_fmt(e[2])} "
+                    f"[{_fmt(e[1])}, {_fmt(e[3])}] |")
+        rows.append(row)
     return "\n".join(rows + _reasons(recs))
 
 
@@ -170,12 +198,14 @@ def _headline(scan) -> list[str]:
 
 
 def write_limit_plots(out: OutputDir, scan, *,
-                      quantities: tuple[str, ...] = ("events",)) -> dict[str, str]:
+                      quantities: tuple[str, ...] = ("events", "fraction"),
+                      efficiency: float | None = None,
+                      luminosity: float | None = None) -> dict[str, str]:
     """The limit ("Brazil") plots of every method and working point; returns ``{key: path}``.
 
     Files: ``limits_<method>_eps<ε_B>.png`` (signal events) and, when ``quantities`` holds
     ``"fraction"``/``"xsec"``, ``limits_fraction_…``/``limits_xsec_…`` (see
-    :func:`bumpstat.plotting.limits.plot_limits`).
+    :func:`bumpstat.plotting.limits.plot_limits`; ``efficiency`` and ``luminosity`` as there).
     """
     import matplotlib.pyplot as plt
 
@@ -190,6 +220,7 @@ def write_limit_plots(out: OutputDir, scan, *,
                 stem = "limits" if quantity == "events" else f"limits_{quantity}"
                 path = out.file(f"{stem}_{meth}_eps{eps:g}.png")
                 plt.close(plot_limits(scan, method=meth, eps_b=eps, quantity=quantity,
+                                      efficiency=efficiency, luminosity=luminosity,
                                       path=path))
                 files[f"plot_{stem}_{meth}_{eps:g}"] = str(path)
     return files
@@ -209,11 +240,36 @@ def _no_delta_sys_lines(scan) -> list[str]:
             "`--delta-sys 0` to accept a perfect template explicitly.", ""]
 
 
+def _limit_units(efficiency: float | None, luminosity: float | None) -> str:
+    if efficiency is None:
+        text = ("UL / N_SR divides by N_SR, the data events in the SR before the cut (no "
+                "signal efficiency was given: pass one to get the signal fraction before the "
+                "cut)")
+    else:
+        text = (f"UL / (ε_S N_SR) is the signal fraction of the SR before the cut for a signal "
+                f"efficiency ε_S = {efficiency:g} of the selection")
+    if luminosity is not None:
+        if efficiency is None:
+            text += (f"; σ×ε UL = UL / L for L = {luminosity:g} fb⁻¹ is the limit on the signal "
+                     "cross-section times its efficiency ε to be in the SR and pass the cut")
+        else:
+            text += (f"; σ UL = UL / (ε_S L) for L = {luminosity:g} fb⁻¹ is the limit on the "
+                     "signal cross-section when ε_S is the whole efficiency (acceptance × "
+                     "selection), otherwise on σ times what ε_S leaves out")
+    return text + "."
+
+
 def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None = None, *,
-                 title: str = "bumpstat scan", extra: str = "") -> dict[str, str]:
+                 title: str = "bumpstat scan", extra: str = "",
+                 efficiency: float | None = None,
+                 luminosity: float | None = None) -> dict[str, str]:
     """Write ``report.md`` and the scan plots into ``out``; return ``{name: path}``.
 
-    ``extra`` is Markdown inserted before the per-method tables. The report is written last.
+    ``extra`` is Markdown inserted before the per-method tables. The limits are given in
+    signal events and as a fraction of the SR (plots ``limits_…`` and ``limits_fraction_…``);
+    ``efficiency`` (the selection's signal efficiency) turns the fraction into the signal
+    fraction of the SR before the cut, and ``luminosity`` (fb⁻¹) adds cross-section limits in
+    fb (σ × ε, or σ with ``efficiency``; plots ``limits_xsec_…``). The report is written last.
     """
     import matplotlib.pyplot as plt
 
@@ -230,7 +286,9 @@ def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None =
             path = od.file(f"comparison_eps{eps:g}.png")
             plt.close(plot_comparison(scan, eps_b=eps, path=path))
             files[f"plot_comparison_{eps:g}"] = str(path)
-    limit_files = write_limit_plots(od, scan)
+    quantities = ("events", "fraction") + (("xsec",) if luminosity is not None else ())
+    limit_files = write_limit_plots(od, scan, quantities=quantities, efficiency=efficiency,
+                                    luminosity=luminosity)
     files.update(limit_files)
     if delta_sys is not None:
         path = od.file("delta_sys.png")
@@ -266,11 +324,17 @@ def write_report(out: OutputDir | str | Path, scan, delta_sys: DeltaSys | None =
         lines += [f"### Upper limits: {meth}", "",
                   f"Observed and expected {100 * cl:g}% CL CLs upper limits on the number of "
                   "signal events passing the cut, with the ±1σ (green) and ±2σ (yellow) bands "
-                  "of the expected limit under the background-only hypothesis; the last columns "
-                  "divide by N_SR, the data events in the SR before the cut.", "",
-                  limit_table(scan, method=meth), ""]
+                  "of the expected limit under the background-only hypothesis; "
+                  + _limit_units(efficiency, luminosity), "",
+                  limit_table(scan, method=meth, efficiency=efficiency, luminosity=luminosity),
+                  ""]
         lines += [f"![limits]({Path(v).name})" for k, v in limit_files.items()
                   if k.startswith(f"plot_limits_{meth}_")] + [""]
+        others = [f"[{Path(v).name}]({Path(v).name})" for k, v in limit_files.items()
+                  if k.startswith((f"plot_limits_fraction_{meth}_",
+                                   f"plot_limits_xsec_{meth}_"))]
+        if others:
+            lines += ["The same limits in the other units: " + ", ".join(others) + ".", ""]
     lines += ["Numbers are means over the valid classifier runs, ± the spread (std) over runs; "
               "the p-value is Φ(−Z) of the mean Z. Z is eq. 6 of Das et al. (arXiv:2411.00085), "
               "signed; the p-value and the 95% CL CLs upper limit on the number of signal events "

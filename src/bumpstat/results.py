@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import html
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import stats
@@ -84,6 +84,9 @@ def _short(v: Any) -> str:
         return f"{float(v):.4g}"
     if isinstance(v, list | tuple) and len(v) > 4:
         return f"[{len(v)} items]"
+    if isinstance(v, list | tuple) and all(isinstance(x, float | int | np.number) for x in v):
+        inner = ", ".join(_short(x) for x in v)
+        return f"({inner})" if isinstance(v, tuple) else f"[{inner}]"
     if isinstance(v, dict):
         return f"{{{len(v)} keys}}"
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
@@ -115,10 +118,26 @@ class Result:
 
         return write_json(path, self.to_dict())
 
+    #: Keys of :meth:`to_dict` that hold one value per point (e.g. per working point): a
+    #: result that sets them gets one record per point from the default :meth:`records`.
+    point_fields: ClassVar[tuple[str, ...]] = ()
+
     def records(self) -> list[dict[str, Any]]:
-        """Flat JSON-ready rows, one per point (one row for a single result)."""
-        return [flatten({k: v for k, v in self.to_dict().items()
-                         if not isinstance(v, list) or len(v) <= 5})]
+        """Flat JSON-ready rows, one per point (one row for a single result).
+
+        The default gives one row per index of the :attr:`point_fields` lists (the other
+        entries repeated in every row), or one row of the whole result when there are none;
+        lists longer than 5 that are not point fields are left out.
+        """
+        d = self.to_dict()
+        cols = {k: d[k] for k in self.point_fields if isinstance(d.get(k), list)}
+        common = flatten({k: v for k, v in d.items() if k not in cols
+                          and (not isinstance(v, list) or len(v) <= 5)})
+        lengths = {len(v) for v in cols.values()}
+        if not cols or len(lengths) != 1:
+            return [common | {k: v for k, v in d.items() if k in cols and len(v) <= 5}]
+        n = lengths.pop()
+        return [{**common, **{k: v[i] for k, v in cols.items()}} for i in range(n)]
 
     def to_dataframe(self) -> Any:
         """:meth:`records` as a :class:`pandas.DataFrame` (pandas is imported lazily)."""
@@ -129,10 +148,15 @@ class Result:
 
     def __repr__(self) -> str:
         parts = []
+        names = set()
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            names.add(f.name)
             if not f.repr:
                 continue
             parts.append(f"{f.name}={_short(getattr(self, f.name))}")
+        for name in ("valid", "reason"):  # validity given by a property, not a field
+            if name not in names and isinstance(getattr(type(self), name, None), property):
+                parts.append(f"{name}={_short(getattr(self, name))}")
         text = f"{type(self).__name__}({', '.join(parts)})"
         return text if len(text) <= _REPR_MAX else text[: _REPR_MAX - 4] + "...)"
 

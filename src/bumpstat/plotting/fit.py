@@ -1,5 +1,6 @@
-"""Plots of the fit-based bump hunt: spectrum with fit, SR band and pull panel (paper 004
-Fig. 6/11), and the sculpting curve (paper 001 Fig. 6).
+"""Plots of the fit-based bump hunt: spectrum with fit, SR band and pull panel (as in Collins,
+Howe and Nachman, arXiv:2104.02092, Figs. 6 and 11), and the sculpting curve (as in Hallin et
+al., arXiv:2210.14924, Fig. 6).
 
 Both take ``ax=None`` and return the figure; they save only when given a path, atomically
 (:func:`bumpstat.plotting.style.finish`).
@@ -88,7 +89,7 @@ def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
     path : str or Path, optional
         Save the figure there (atomically; the format follows the suffix).
     title : str, optional
-        Axes title.
+        A heading (e.g. the window's name), shown above the fit's numbers in the legend.
     sqrt_s : float, optional
         Centre-of-mass energy (TeV) the fit used (default 13): shown in the label and needed
         to rebuild the ±1σ band of the fitted background from the fit covariance.
@@ -131,22 +132,20 @@ def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
                 if a is not None:
                     a.axvspan(sr[0], sr[1], color="grey", alpha=0.15, lw=0, gid=REFERENCE,
                               label="_SR")
-        info = []
+        info = [title] if title else []
         if d["z"] is not None and np.isfinite(d["z"]):
             info.append(f"Z = {d['z']:.2f}")
         if d["chi2_ndof"] is not None:
             info.append(f"$\\chi^2$/ndof = {d['chi2_ndof']:.2f}")
         if not d["valid"]:
             info.append("not valid")
-        if title:
-            a0.set_title(title, loc="right", pad=24, fontsize="small")
         experiment_label(a0, sqrt_s=13.0 if sqrt_s is None else sqrt_s)
         if a1 is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 pull = np.where(mu > 0, (n - mu) / np.sqrt(mu), 0.0)
             a1.bar(c, pull, width=w, color=np.where(in_sr, "C1", "C0"), alpha=0.7)
             a1.axhline(0, color="k", lw=1, gid=REFERENCE)
-            a1.set_ylabel(r"(data $-$ fit)/$\sqrt{\mathrm{fit}}$", fontsize="small")
+            a1.set_ylabel("(data\u2212fit)/\u221afit", fontsize="x-small")
             a1.set_xlabel("$m_{JJ}$ [TeV]")
         else:
             a0.set_xlabel("$m_{JJ}$ [TeV]")
@@ -156,7 +155,10 @@ def plot_fit(result: Any, *, ax: Any = None, path: str | Path | None = None,
 
 def plot_sculpting(result: Any, *, ax: Any = None, path: str | Path | None = None,
                    label: str = "score selection") -> Figure:
-    """chi^2/ndof of eq. 5 vs selection efficiency with the random-selection band.
+    """Sculpting of the m spectrum vs selection efficiency, with the random-selection band.
+
+    The y axis is the χ²/n_dof between the m histograms before and after the cut (Hallin et
+    al., arXiv:2210.14924, eq. 5; 1 = no sculpting beyond statistics).
 
     Parameters
     ----------
@@ -168,8 +170,8 @@ def plot_sculpting(result: Any, *, ax: Any = None, path: str | Path | None = Non
         Legend label of the selection curve.
 
     The x axis runs from loose (left) to tight (right) selections, i.e. decreasing
-    ε_sel; the axis label says so. Log axes get labels at 1, 2 and 5 × 10ⁿ so that a range of
-    less than a decade still has readable ticks.
+    ε_sel; the axis label says so. Log axes get at least three labelled ticks, also over less
+    than a decade.
     """
     with hep_style():
         if ax is None:
@@ -185,19 +187,26 @@ def plot_sculpting(result: Any, *, ax: Any = None, path: str | Path | None = Non
         ax.set_xscale("log")
         ax.invert_xaxis()
         ax.set_yscale("log")
-        for axis in (ax.xaxis, ax.yaxis):
-            _log_ticks(axis)
+        ax.autoscale_view()
+        for axis, lim in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            _log_ticks(axis, lim)
         ax.set_xlabel(r"selection efficiency $\varepsilon_{sel}$ (tighter cut $\rightarrow$)")
-        ax.set_ylabel(r"sculpting $\chi^2/n_{dof}$ (eq. 5)")
+        ax.set_ylabel(r"$m_{JJ}$ sculpting $\chi^2/n_{dof}$")
         experiment_label(ax)
         place_legend(ax)
     return finish(fig, path)
 
 
-def _log_ticks(axis) -> None:
-    """Major ticks at 1, 2, 5 × 10ⁿ with plain labels, minor ticks unlabelled."""
+def _log_ticks(axis, lim: tuple[float, float]) -> None:
+    """Labelled major ticks on a log axis: at 1 × 10ⁿ over several decades, at 1, 2, 5 × 10ⁿ
+    over one or two, at every 1…9 × 10ⁿ over less than a decade (so that at least three ticks
+    are labelled); minor ticks unlabelled."""
     from matplotlib.ticker import LogLocator, NullFormatter
 
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    lo, hi = sorted(abs(float(v)) for v in lim)
+    decades = np.log10(hi / lo) if lo > 0 else np.inf
+    subs = ((1.0,) if decades > 2.5 else (1.0, 2.0, 5.0) if decades > 0.8
+            else tuple(float(k) for k in range(1, 10)))
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())

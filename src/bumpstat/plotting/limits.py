@@ -48,8 +48,10 @@ def limit_table(scan, *, method: str, eps_b: float, quantity: str = "events",
     -------
     dict
         ``center``, ``low``, ``high`` (TeV), ``observed``, ``expected`` (n_windows, 5: −2σ, −1σ,
-        median, +1σ, +2σ), ``valid`` (bool) and ``unit`` (a label), in the requested
-        ``quantity`` (see the module docstring).
+        median, +1σ, +2σ), ``valid`` (bool) and ``unit`` (an axis label: signal events;
+        ``N_sig^cut / N_SR``, the signal events passing the cut per SR data event;
+        ``N_sig / N_SR``, the signal fraction of the SR before the cut; ``σ × ε`` or ``σ``), in
+        the requested ``quantity`` (see the module docstring).
     """
     if quantity not in QUANTITIES:
         raise InputError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
@@ -76,8 +78,8 @@ def limit_table(scan, *, method: str, eps_b: float, quantity: str = "events",
         n_sr = np.array([p.n_sr for p in pts], dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(n_sr > 0, 1.0 / (eff * n_sr), np.nan)
-        unit = ("signal fraction of the SR" if efficiency is not None
-                else "signal fraction of the SR (after the cut)")
+        unit = (r"$N_{sig} / N_{SR}$" if efficiency is not None
+                else r"$N_{sig}^{cut} / N_{SR}$")
     else:
         lumi = 1.0 if luminosity is None else float(luminosity)
         scale = np.full(len(pts), 1.0 / (eff * lumi))

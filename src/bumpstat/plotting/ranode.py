@@ -96,7 +96,7 @@ def plot_learned_signal(
         if ax is None:
             ncol = min(d, 2)
             nrow = -(-d // ncol)
-            fig, grid = plt.subplots(nrow, ncol, figsize=(8 * ncol, 7 * nrow), squeeze=False)
+            fig, grid = plt.subplots(nrow, ncol, figsize=(10 * ncol, 8 * nrow), squeeze=False)
             axes_list = list(grid.ravel())
             for extra in axes_list[d:]:
                 extra.set_visible(False)
@@ -117,8 +117,9 @@ def plot_learned_signal(
                         color="tab:blue", label="true signal")
             ax.hist(lx[:, j], edges, density=True, histtype="step", color="k", lw=1.5,
                     label="learned signal")
-            ax.set_xlabel(feature_label(names[j]) if j < len(names) else f"feature {j}")
-            ax.set_ylabel("normalised density")
+            xlabel = feature_label(names[j]) if j < len(names) else f"feature {j}"
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("normalised density" + (" [1/TeV]" if "[TeV]" in xlabel else ""))
             experiment_label(ax)
             place_legend(ax)
         fig.tight_layout()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bumpstat.direct.delta_sys import DeltaSys
 from bumpstat.plotting.style import (
@@ -35,8 +36,11 @@ def _column(points, name: str) -> np.ndarray:
 
 def _draw(ax, x, y, dy, valid, *, color, marker, ls, label) -> None:
     """Valid points filled and joined; invalid ones hollow (their numbers are not results)."""
-    ax.errorbar(np.where(valid, x, np.nan), np.where(valid, y, np.nan), yerr=dy, marker=marker,
-                ls=ls, color=color, capsize=3, label=label)
+    dy = np.asarray(dy, dtype=float)
+    has_err = bool(np.any(np.isfinite(dy) & (dy > 0)))  # one run: no spread to draw
+    ax.errorbar(np.where(valid, x, np.nan), np.where(valid, y, np.nan),
+                yerr=np.nan_to_num(dy) if has_err else None, marker=marker, ls=ls, color=color,
+                ecolor=color, capsize=3 if has_err else 0, label=label)
     if (~valid).any():
         ax.plot(x[~valid], y[~valid], marker=marker, ls="none", mfc="none", color=color,
                 label=f"{label} (not valid)")
@@ -69,11 +73,12 @@ def plot_significance(scan, *, method: str | None = None, ax=None,
                       marker=markers.get(meth, "^"), ls="-" if meth == "direct" else "--",
                       label=f"{meth}, $\\epsilon_B$ = {eps:g}")
         _sigma_lines(ax)
-        _global_levels(ax, scan, methods)
+        heading = _global_levels(ax, scan, methods)
         _centre_axis(ax)
         ax.set_ylabel(r"local significance $Z$ [$\sigma$]")
         experiment_label(ax)
-        place_legend(ax, ncols=2 if len(methods) * len(scan.eps_b) > 4 else 1)
+        place_legend(ax, ncols=2 if len(methods) * len(scan.eps_b) > 4 else 1, title=heading,
+                     title_fontsize="small")
     return finish(fig, path)
 
 
@@ -89,23 +94,21 @@ def _sigma_lines(ax) -> None:
 
 
 def _centre_axis(ax) -> None:
-    from matplotlib.ticker import MaxNLocator
-
     ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
     ax.set_xlabel(r"signal-region centre $m_{JJ}$ [TeV]")
 
 
-def _global_levels(ax, scan, methods) -> None:
-    """Lines at the local Z whose global significance is 1, 2, 3 σ (from the toys)."""
+def _global_levels(ax, scan, methods) -> str | None:
+    """Lines at the local Z whose global significance is 1, 2, 3 σ (from the toys); returns
+    the legend heading with the global significance of the largest local Z."""
     g = getattr(scan, "global_significance", None)
     if g is None or g.method not in methods:
-        return
+        return None
     for k, z in g.z_local_for_global.items():
         if z is not None:
             reference_hline(ax, z, f"global {k}$\\sigma$", color="C3", ls="--")
     bound = ">" if g.p_global_bound else "="
-    ax.set_title(f"largest local Z = {g.z_local_max:.2f}: global Z {bound} {g.z_global:.2f}",
-                 fontsize="small", loc="right", pad=24)
+    return f"largest local Z = {g.z_local_max:.2f}: global Z {bound} {g.z_global:.2f}"
 
 
 def plot_delta_sys(*results: DeltaSys, ax=None, path: str | Path | None = None) -> Figure:
@@ -131,6 +134,7 @@ def plot_delta_sys(*results: DeltaSys, ax=None, path: str | Path | None = None) 
         axr.set_xscale("log")
         axr.set_xlabel(r"background efficiency $\epsilon_B$")
         axr.set_ylabel(r"$\sigma_{stat}$")
+        axr.yaxis.set_major_locator(MaxNLocator(nbins=3))
         experiment_label(ax)
         place_legend(ax)
         place_legend(axr)
