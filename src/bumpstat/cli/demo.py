@@ -41,7 +41,9 @@ __all__ = ["demo"]
               help="Background-only toys for the global significance (0: none).")
 @click.option("--ranode", type=click.Choice(["small", "test", "paper", "none"]), default="small",
               show_default=True,
-              help="R-ANODE configuration in the most significant window (none: skip).")
+              help="R-ANODE configuration in the most significant window: small (CPU "
+                   "demonstration), test (seconds, results marked not valid), paper (hours), "
+                   "none (skip).")
 @click.option("--write-scores", is_flag=True, help="Also write the score files used.")
 @json_option
 @quiet_option

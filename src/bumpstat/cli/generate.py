@@ -1,8 +1,8 @@
 """``bumpstat generate``: synthetic LHCO-like events, optionally scored with the exact ratio.
 
 Writes exactly ``-o/--output`` (an ``.npz`` events file: ``m``, ``x``, ``feature_names``,
-``label``) and, with ``--scores``, an exact-likelihood-ratio score file for paper 003's nine
-sliding windows with an independent background template (seed + 1).
+``label``) and, with ``--scores``, an exact-likelihood-ratio score file for the nine sliding
+windows of Das et al. (arXiv:2411.00085) with an independent background template (seed + 1).
 """
 
 from __future__ import annotations

@@ -100,7 +100,10 @@ def fit_cmd(densities, as_json, output, group, w_min, w_max, cl, quiet) -> None:
 @click.option("--range", "fit_range", nargs=2, type=float, default=(2.8, 5.2),
               show_default=True, help="Analysis range in m (TeV) for full sidebands.")
 @click.option("--preset", "--config", "preset", type=click.Choice(["test", "small", "paper"]),
-              default="small", show_default=True, help="Flow sizes and training.")
+              default="small", show_default=True,
+              help="Flow sizes and training: test (seconds, for unit tests: its results are "
+                   "marked not valid), small (CPU demonstrations), paper (the sizes of Das, "
+                   "Kasieczka and Shih, arXiv:2312.11629, App. A; hours on CPU).")
 @seed_option()
 @click.option("--fixed-w", type=float, default=None,
               help="Hold w fixed at this value during training (default: learnable w).")

@@ -50,7 +50,8 @@ def _check_scores_name(path: Path, option: str) -> None:
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent trainings.")
 @click.option("--windows", "windows_spec", default="sliding", show_default=True,
-              help="'sliding' (paper 003's 9 windows) or comma-separated centres in TeV.")
+              help="'sliding' (the 9 windows of Das et al., arXiv:2411.00085) or "
+                   "comma-separated centres in TeV.")
 @click.option("--width", type=float, default=0.4, show_default=True, help="Window width (TeV).")
 @click.option("--preset", default=None,
               help="iad/cwola: fast|default|paper (2/10/50 BDTs per fold); ranode: "
