@@ -6,6 +6,10 @@
   discovery q0 / p-value / signed Z and asymptotic CLs upper limits, vectorised.
 * :mod:`bumpstat.stats.pyhf_models` -- the same model as a pyhf workspace (``shapesys`` or
   ``normsys``), pyhf discovery and limits, JSON export. pyhf is imported only when used.
+* :mod:`bumpstat.stats.toys` -- small counts: toy-based p-values and CLs limits of the same
+  model, toys thrown at the conditional MLE of the nuisance.
+* :mod:`bumpstat.stats.onebin` -- ``one_bin_test``: every number of one count at once
+  (asymptotic or toys), and Z_Bi of an on/off measurement.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from bumpstat.stats.mixture import (
     fit_signal_fraction,
     profile_likelihood,
 )
+from bumpstat.stats.onebin import OneBinTest, ZBi, one_bin_test, z_bi
 from bumpstat.stats.pyhf_models import (
     build_workspace,
     export_workspace,
@@ -42,6 +47,7 @@ from bumpstat.stats.significance import (
     rel_unc_stat,
     z_from_p_value,
 )
+from bumpstat.stats.toys import ToyDiscovery, ToyLimits, toy_discovery, toy_limits
 
 __all__ = [
     "asimov_significance",
@@ -68,4 +74,12 @@ __all__ = [
     "ensemble_log_density",
     "fit_signal_fraction",
     "profile_likelihood",
+    "OneBinTest",
+    "one_bin_test",
+    "ToyDiscovery",
+    "ToyLimits",
+    "toy_discovery",
+    "toy_limits",
+    "ZBi",
+    "z_bi",
 ]
