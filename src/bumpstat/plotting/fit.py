@@ -1,6 +1,6 @@
 """Plots of the fit-based bump hunt: spectrum with fit, SR band and pull panel (as in Collins,
-Martín-Ramiro, Nachman and Shih, arXiv:2104.02092, Figs. 6 and 11), and the sculpting curve (as in Hallin et
-al., arXiv:2210.14924, Fig. 6).
+Martín-Ramiro, Nachman and Shih, arXiv:2104.02092, Figs. 6 and 11), and the sculpting curve
+(as in Hallin et al., arXiv:2210.14924, Fig. 6).
 
 Both take ``ax=None`` and return the figure; they save only when given a path, atomically
 (:func:`bumpstat.plotting.style.finish`).
