@@ -132,6 +132,8 @@ def valid_files(tmp_path_factory):
     paths = {"h5": write_scores(d / "s.h5", sf), "npz": write_scores(d / "s.npz", sf)}
     paths["events"] = write_events(d / "ev.npz", Events(
         np.linspace(3.0, 4.0, 50), np.zeros((50, 2)), ("a", "b"), label=np.zeros(50)))
+    np.save(d / "m.npy", np.linspace(2.8, 5.2, 50))
+    paths["npy"] = d / "m.npy"
     return {k: p.read_bytes() for k, p in paths.items()}
 
 
@@ -162,13 +164,23 @@ def _read_or_own_error(reader, path):
             pass
 
 
+def _load_m(path):
+    from bumpstat.cli.fit import load_array
+
+    return load_array(path, key=None)
+
+
+_READERS = {"h5": (".h5", read_scores), "npz": (".npz", read_scores),
+            "events": (".npz", read_events), "npy": (".npy", _load_m)}
+
+
 @SLOW
-@given(kind=st.sampled_from(["h5", "npz", "events"]), how=corruption)
+@given(kind=st.sampled_from(sorted(_READERS)), how=corruption)
 def test_corrupt_files_end_in_own_error(valid_files, tmp_path, kind, how):
-    suffix = ".h5" if kind == "h5" else ".npz"
+    suffix, reader = _READERS[kind]
     path = tmp_path / f"c{suffix}"
     path.write_bytes(_corrupt(valid_files[kind], how))
-    _read_or_own_error(read_events if kind == "events" else read_scores, path)
+    _read_or_own_error(reader, path)
 
 
 # --------------------------------------------------------------------------- CLI options
@@ -225,4 +237,36 @@ def test_cli_scan_numbers(scan_file, tmp_path, eps, dsys, ssys):
     res = CliRunner().invoke(main, ["scan", str(scan_file), "--out", str(tmp_path / "o"),
                                     "--methods", "direct", "--eps-b", eps, "--delta-sys", dsys,
                                     "--sigma-sys", ssys, "--quiet"])
+    _clean_ending(res)
+
+
+@st.composite
+def _fit_windows(draw):
+    """Mostly workable (SR inside the range, both sidebands populated), sometimes garbage."""
+    if draw(st.booleans()):
+        lo = draw(st.floats(2.0, 3.2))
+        s_lo = draw(st.floats(lo + 0.05, 4.5))
+        s_hi = draw(st.floats(s_lo + 0.02, s_lo + 0.8))
+        hi = draw(st.floats(s_hi + 0.05, 7.0))
+        return tuple(repr(v) for v in (s_lo, s_hi, lo, hi))
+    return tuple(draw(numbers) for _ in range(4))
+
+
+@pytest.fixture(scope="module")
+def m_file(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fuzzfit")
+    np.save(d / "m.npy", 2.8 * (1 + np.random.default_rng(0).pareto(6, 3000)))
+    return d / "m.npy"
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(w=_fit_windows(), bins=st.one_of(st.integers(3, 60).map(str), numbers),
+       cl=st.one_of(st.just("0.95"), numbers), gof=st.one_of(st.just("0.001"), numbers))
+def test_cli_fit_numbers(m_file, w, bins, cl, gof):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = CliRunner().invoke(main, ["fit", str(m_file), "--sr", w[0], w[1], "--range", w[2],
+                                        w[3], "--bins", bins, "--cl", cl, "--min-gof-p", gof,
+                                        "--json"])
     _clean_ending(res)

@@ -387,3 +387,141 @@ def test_all_reader_errors_are_bumpstat_errors(good):
     ws = WindowScores(Window(3.3, 3.7, "SR"), EventSet(np.zeros((1, 3)), m=np.full(3, 3.5)),
                       EventSet(np.zeros((1, 3))))
     assert ScoreFile((ws,)).window_names == ("SR",)
+
+
+# --------------------------------------------------------------------------- HDF5 bounds
+def test_hdf5_virtual_dataset_refused(good, tmp_path):
+    def mutate(f):
+        layout = h5py.VirtualLayout(shape=(2, N), dtype="f8")
+        layout[:] = h5py.VirtualSource(str(good / "s.h5"), "windows/SR2/data/scores",
+                                       shape=(2, N))
+        del f["windows/SR1/data/scores"]
+        f["windows/SR1/data"].create_virtual_dataset("scores", layout)
+    with pytest.raises(ScoreFileError, match="external or virtual storage"):
+        read_scores(_h5(good, tmp_path, mutate))
+
+
+def test_hdf5_dataset_declaring_more_than_it_stores_refused(good, tmp_path):
+    """The HDF5 twin of a decompression bomb: 1.6 TB declared, no chunk written."""
+    def mutate(f):
+        del f["windows/SR1/data/scores"]
+        f["windows/SR1/data"].create_dataset("scores", (2, 10**11), "f8", chunks=(1, 2**20),
+                                             compression="gzip")
+    with pytest.raises(ScoreFileError, match=r"declares shape \(2, 100000000000\).*stores 0"):
+        read_scores(_h5(good, tmp_path, mutate))
+
+
+def test_highly_compressible_file_still_reads(tmp_path):
+    """Constant columns compress about 200:1 with the writer's gzip: far from the bound."""
+    n = 1_000_000
+    ws = WindowScores(Window(3.3, 3.7, "SR"),
+                      EventSet(np.zeros((1, n)), m=np.full(n, 3.5), label=np.zeros(n)),
+                      EventSet(np.zeros((1, n))))
+    sf = read_scores(write_scores(tmp_path / "c.h5", ScoreFile((ws,))))
+    assert sf.windows[0].data.scores.shape == (1, n)
+
+
+# --------------------------------------------------------------------------- fit inputs
+@pytest.mark.parametrize("m,match", [
+    (np.full((100, 2), 3.5), "1-D array"),
+    (np.ones(100, bool), "real numbers"),
+    (np.full(100, "3.5"), "real numbers"),
+    (np.full(100, 3500.0), "probably in GeV"),
+    (np.full(100, 9.0), "no event lies in the fit range"),
+])
+def test_bumphunt_checks_masses_before_any_cast(m, match):
+    from bumpstat.fit import bumphunt
+
+    with pytest.raises(BumpstatError, match=match):
+        bumphunt(m, window=(3.3, 3.7))
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(window=(3300, 3700)), r"signal region \(3300, 3700\) TeV.*probably in GeV.*\(3.3, 3.7\)"),
+    (dict(window=(3.3, 3.7), fit_range=(2800, 5200)), "fit range.*probably in GeV"),
+    (dict(window=(3.3, 3.7), edges=[2800, 3300, 3700, 5200]), "probably in GeV"),
+    (dict(window=(3.3, 3.7), edges=[5.2, 3.7, 3.3, 2.8]), "increasing"),
+    (dict(window=(3.3, 3.7), edges=[2.8, float("nan"), 5.2]), "finite"),
+    (dict(window=(3.3, 3.7), bins=10**20), "bins must be an integer from 1 to 10000"),
+    (dict(window=(3.3, 3.7), bins=2.5), "bins must be an integer"),
+])
+def test_bumphunt_ranges_in_gev_or_malformed(kw, match):
+    from bumpstat.fit import bumphunt
+
+    m = 2.8 * (1 + np.random.default_rng(0).pareto(6, 2000))
+    with pytest.raises(BumpstatError, match=match):
+        bumphunt(m, **kw)
+
+
+# --------------------------------------------------------------------------- tables, outputs
+def test_convert_reads_npz_through_the_bounded_reader(good, tmp_path):
+    from bumpstat.scores.convert import read_table
+
+    path = _npz_with(good / "s.npz", tmp_path / "p.npz",
+                     arrays=lambda a: a.__setitem__("SR1/data/m", np.array([None] * N)))
+    with pytest.raises(ScoreFileError, match="pickled data"):
+        read_table(path, columns=["SR1/data/m"])
+    with pytest.raises(ScoreFileError, match="header declares shape"):
+        read_table(_bomb(tmp_path / "b.npz", 2, 20_000_000))
+    assert read_table(path, columns=["SR1/data/scores"])["SR1/data/scores"].shape == (2, N)
+
+
+def test_convert_unreadable_csv(tmp_path):
+    from bumpstat.exceptions import InputError
+    from bumpstat.scores.convert import read_table
+
+    (tmp_path / "e.csv").write_bytes(b"")
+    (tmp_path / "b.csv").write_bytes(bytes(range(256)) * 4)
+    for name in ("e.csv", "b.csv"):
+        with pytest.raises(InputError, match=f"{name}' cannot be read as csv"):
+            read_table(tmp_path / name)
+
+
+def test_check_output_probes_without_leaving_anything(tmp_path):
+    from bumpstat.exceptions import InputError
+    from bumpstat.outputs import check_output
+
+    (tmp_path / "f").write_text("x")
+    assert check_output(tmp_path / "new" / "deeper" / "a.json") == tmp_path / "new/deeper/a.json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]  # nothing created
+    with pytest.raises(InputError, match="is a file, not a directory"):
+        check_output(tmp_path / "f" / "a.json")
+    with pytest.raises(InputError, match="is a directory"):
+        check_output(tmp_path)
+    with pytest.raises(InputError, match="cannot write into '/proc'"):
+        check_output("/proc/bumpstat-no/a.json")
+
+
+def test_output_dir_removes_earlier_files_only_when_it_writes(tmp_path):
+    from bumpstat.outputs import OutputDir
+
+    first = OutputDir(tmp_path)
+    first.write_json("a.json", {"x": 1})
+    first.write_text("b.txt", "b")
+    first.finish()
+    second = OutputDir(tmp_path)  # constructed, nothing written yet: the first run stays
+    assert (tmp_path / "a.json").is_file()
+    assert json.loads((tmp_path / OutputDir.MANIFEST).read_text())["complete"] is True
+    second.write_text("c.txt", "c")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [OutputDir.MANIFEST, "c.txt"]
+    assert json.loads((tmp_path / OutputDir.MANIFEST).read_text())["complete"] is False
+    second.finish()
+
+
+def test_atomic_path_interrupted_right_after_creating_the_temporary_file(tmp_path,
+                                                                        monkeypatch):
+    """A Ctrl-C landing just after the temporary file appears still removes it."""
+    import os
+
+    from bumpstat.outputs import atomic_path
+
+    real = os.open
+
+    def open_then_ctrl_c(*a, **k):
+        real(*a, **k)
+        raise KeyboardInterrupt  # the file exists, its descriptor was never returned
+    monkeypatch.setattr(os, "open", open_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt), atomic_path(tmp_path / "x.json") as tmp:
+        tmp.write_text("never")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []

@@ -27,10 +27,10 @@ import numpy as np
 
 from bumpstat.exceptions import ScoreFileError
 
-__all__ = ["read_npz", "read_npy"]
+__all__ = ["MAX_DEFLATE_RATIO", "read_npz", "read_npy"]
 
 #: Largest expansion of a deflate stream (RFC 1951 allows about 1032:1), with slack.
-_MAX_DEFLATE_RATIO = 1100
+MAX_DEFLATE_RATIO = 1100
 _CHUNK = 1 << 24
 _READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error,
                 NotImplementedError, RuntimeError)
@@ -155,7 +155,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.n
     if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
         raise ScoreFileError(f"{where}: stored member sizes disagree ({info.compress_size} vs "
                              f"{info.file_size} bytes)")
-    if info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024:
+    if info.file_size > MAX_DEFLATE_RATIO * info.compress_size + 1024:
         raise ScoreFileError(f"{where}: claims {info.file_size} bytes from "
                              f"{info.compress_size} compressed bytes, more than deflate can "
                              "expand; the archive is corrupt or hostile")

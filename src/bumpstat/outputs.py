@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
     "OutputDir",
     "atomic_path",
     "check_name",
+    "check_output",
     "check_not_input",
     "write_json",
     "write_text",
@@ -73,6 +74,33 @@ def _prepare_dir(path: Path) -> None:
                          f"{err.strerror or err}") from err
 
 
+def check_output(path: str | Path, option: str = "output") -> Path:
+    """Check up front, before any work, that ``path`` can be written; return it.
+
+    Nothing is left behind: raises InputError if ``path`` is a directory, or if its nearest
+    existing ancestor is a file or cannot be written into (a probe file is created there and
+    removed at once, so that read-only mounts and ``/proc`` are caught whoever runs).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{option} {str(path)!r} is a directory; give a file name")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"{option} {str(path)!r}: {str(parent)!r} is a file, not a directory")
+    probe = parent / f".bumpstat-probe.{secrets.token_hex(8)}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as err:
+        raise InputError(f"{option} {str(path)!r}: cannot write into {str(parent)!r} "
+                         f"({err.strerror or err})") from err
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it to ``path`` when the block succeeds.
@@ -85,20 +113,28 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     if path.exists() and path.is_dir():
         raise InputError(f"cannot write {str(path)!r}: it is a directory")
     _prepare_dir(path)
+    tmp_path: Path | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}",
-                                   dir=path.parent)
-    except OSError as err:
-        raise InputError(f"cannot write into {str(path.parent)!r}: {err.strerror or err}") from err
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
+        fd = -1
+        while fd < 0:
+            # the name is ours before the file exists: an interrupt at any point finds it
+            tmp_path = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp{path.suffix}"
+            try:
+                fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            except OSError as err:
+                tmp_path = None
+                raise InputError(f"cannot write {str(path)!r} into {str(path.parent)!r}: "
+                                 f"{err.strerror or err}") from err
+        os.close(fd)
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
+        if tmp_path is not None:
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
         raise
 
 
@@ -147,10 +183,12 @@ class OutputDir:
 
     Files are requested with :meth:`file`, which takes plain names (each part checked with
     :func:`check_name`) and refuses anything that would land outside ``root``. What an earlier
-    bumpstat run recorded in ``root``'s manifest is removed at construction, so outputs of two
-    runs never mix; other files in ``root`` are left alone. The manifest
-    (``bumpstat-manifest.json``) lists the files written; it says ``"complete": true`` only
-    after :meth:`finish`, so an interrupted run never looks complete.
+    bumpstat run recorded in ``root``'s manifest is removed when the first file is requested,
+    so outputs of two runs never mix, while a run that stops before its first output (bad
+    input found up front) leaves the earlier results as they were; the command's inputs and
+    files not in the manifest are never removed. The manifest (``bumpstat-manifest.json``)
+    lists the files written; it says ``"complete": true`` only after :meth:`finish`, so an
+    interrupted run never looks complete.
     """
 
     MANIFEST = "bumpstat-manifest.json"
@@ -169,8 +207,9 @@ class OutputDir:
             if p.resolve() == self.root.resolve():
                 raise InputError(f"output directory {str(self.root)!r} is also an input")
         self.written: list[str] = []
-        self._remove_previous()
-        self._write_manifest(complete=False)
+        self._previous = self._manifest_path().is_file()
+        if not self._previous:
+            self._write_manifest(complete=False)
 
     # -- paths --------------------------------------------------------------------------------
     def file(self, *parts: str) -> Path:
@@ -184,6 +223,9 @@ class OutputDir:
         if root not in path.resolve().parents:
             raise InputError(f"output {str(path)!r} would be outside {str(self.root)!r}")
         check_not_input(path, self._inputs)
+        if self._previous:
+            self._remove_previous()
+            self._previous = False
         rel = "/".join(parts)
         if rel not in self.written:
             self.written.append(rel)
@@ -201,6 +243,9 @@ class OutputDir:
 
     def finish(self) -> Path:
         """Write the manifest with ``"complete": true`` (call once, after the last output)."""
+        if self._previous:  # nothing was written: the earlier run's files are not ours
+            self._remove_previous()
+            self._previous = False
         return self._write_manifest(complete=True)
 
     # -- manifest -----------------------------------------------------------------------------
@@ -218,7 +263,7 @@ class OutputDir:
         try:
             old = loads(path.read_text())
             files = [str(f) for f in old.get("files", [])]
-        except (OSError, InputError, AttributeError):
+        except (OSError, ValueError, TypeError, AttributeError, InputError):
             return  # not ours to interpret: leave everything in place
         root = self.root.resolve()
         for rel in files:
@@ -226,7 +271,12 @@ class OutputDir:
             if not all(SAFE_NAME.fullmatch(p) for p in parts):
                 continue
             target = self.root.joinpath(*parts)
+            if any(_same_file(target, p) for p in self._inputs):
+                continue  # an earlier output that this run reads: keep it
             if root in target.resolve().parents and target.is_file():
                 with contextlib.suppress(OSError):
                     target.unlink()
+                if len(parts) > 1:  # a sub-directory it emptied goes too
+                    with contextlib.suppress(OSError):
+                        target.parent.rmdir()
         path.unlink(missing_ok=True)

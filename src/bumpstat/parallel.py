@@ -28,14 +28,15 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bumpstat.exceptions import InputError
 
-__all__ = ["available_cpus", "check_workers", "idle_cpus", "run_tasks", "seed_sequence",
-           "spawn_seeds", "torch_threads"]
+__all__ = ["available_cpus", "available_memory", "check_workers", "idle_cpus", "run_tasks",
+           "seed_sequence", "spawn_seeds", "torch_threads"]
 
 
 def available_cpus() -> int:
@@ -52,6 +53,28 @@ def available_cpus() -> int:
     if omp.isdigit() and int(omp) > 0:
         n = min(n, int(omp))
     return max(int(n), 1)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (``MemAvailable`` of /proc/meminfo, capped
+    by a cgroup v2 ``memory.max``), or None where that is unknown."""
+    avail = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    cgroup = Path("/sys/fs/cgroup")
+    try:
+        limit = (cgroup / "memory.max").read_text().strip()
+        if limit.isdigit() and avail is not None:
+            used = int((cgroup / "memory.current").read_text().strip())
+            avail = min(avail, max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return avail
 
 
 def _cpu_times(cpus: set[int]) -> tuple[float, float] | None:

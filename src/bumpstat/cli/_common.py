@@ -39,6 +39,7 @@ from bumpstat.serialize import dumps
 __all__ = [
     "EXIT_ERROR",
     "MultiValueOption",
+    "check_outputs",
     "command_errors",
     "emit_json",
     "info",
@@ -120,6 +121,31 @@ def write_output_json(path: str | Path, obj: Any, *, inputs: Iterable[Any] = ())
 
     check_not_input(path, [i for i in inputs if i is not None], option="--output")
     return write_json(path, obj)
+
+
+def check_outputs(inputs: Iterable[Any], *, output: Path | None = None,
+                  plot: Path | None = None) -> None:
+    """Before any work: ``-o/--output`` and ``--plot`` are writable, not inputs, not each other,
+    and ``--plot`` has an image suffix matplotlib knows."""
+    from bumpstat.exceptions import InputError
+    from bumpstat.outputs import check_not_input, check_output
+
+    ins = [i for i in inputs if i is not None]
+    if output is not None:
+        check_not_input(output, ins, option="--output")
+        check_output(output, "--output")
+    if plot is not None:
+        check_not_input(plot, ins, option="--plot")
+        if output is not None and Path(plot).resolve() == Path(output).resolve():
+            raise InputError(f"--plot and --output name the same file {str(plot)!r}")
+        from matplotlib.figure import Figure
+
+        formats = sorted(Figure().canvas.get_supported_filetypes())
+        if plot.suffix.lstrip(".").lower() not in formats:
+            raise InputError(f"--plot {str(plot)!r}: unknown image format "
+                             f"{plot.suffix or '(none)'!r}; use a suffix among "
+                             f"{', '.join('.' + f for f in formats)}")
+        check_output(plot, "--plot")
 
 
 def json_option(f: Callable) -> Callable:

@@ -12,13 +12,13 @@ FILE`` the spectrum with the fit. Pickled data are never loaded.
 from __future__ import annotations
 
 import warnings
-import zipfile
 from pathlib import Path
 
 import click
 import numpy as np
 
 from bumpstat.cli._common import (
+    check_outputs,
     command_errors,
     emit_json,
     info,
@@ -28,57 +28,72 @@ from bumpstat.cli._common import (
     write_output_json,
 )
 from bumpstat.exceptions import InputError
+from bumpstat.fit.binning import MAX_BINS
 from bumpstat.fit.gof import GOF_MIN_P
+from bumpstat.windows import check_mass_unit
 
 __all__ = ["fit"]
 
 
+_NPY_MAGIC, _ZIP_MAGIC, _HDF5_MAGIC = b"\x93NUMPY", b"PK", b"\x89HDF\r\n\x1a\n"
+
+
+def _not_numpy(magic: bytes) -> str:
+    """What a file that is neither .npy nor .npz is, from its first bytes."""
+    if not magic:
+        return "is empty (0 bytes)"
+    if magic == _HDF5_MAGIC:
+        return "is an HDF5 file"
+    if magic[:1] == b"\x80" and 2 <= magic[1] <= 5:
+        return "is a Python pickle (pickled data), which bumpstat never loads"
+    return "is not a NumPy .npy or .npz file"
+
+
 def load_array(path: str | Path, *, key: str | None, what: str = "m",
                key_option: str = "--key") -> np.ndarray:
-    """A 1-d float array from ``path`` (.npy, or the array ``key`` of an .npz archive).
+    """A 1-D float array from ``path`` (.npy, or the array ``key`` of an .npz archive).
 
-    ``key`` may be omitted for an archive holding exactly one array. Errors name the file,
-    what it should hold, the option that selects the array and the problem; pickled data are
-    refused.
+    ``key`` may be omitted for an archive holding exactly one array. The file is recognised by
+    its content, read by the bounded, pickle-free reader (:mod:`bumpstat.npzfile`) and its
+    values checked before any cast; errors name the file, what it should hold, the option that
+    selects the array and the problem.
     """
+    from bumpstat.npzfile import read_npy, read_npz
+
     src = f"{what} file {str(path)!r}"
     try:
-        obj = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        if "pickle" in str(err):
-            raise InputError(f"{src} holds pickled Python objects, which bumpstat never loads; "
-                             "save a numeric .npy or .npz array") from err
-        raise InputError(f"{src} cannot be read as a NumPy .npy/.npz file "
-                         f"({' '.join(str(err).split())})") from err
-    except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise InputError(f"{src} cannot be read ({' '.join(str(err).split())})") from err
-    if isinstance(obj, np.lib.npyio.NpzFile):
-        with obj:
-            names = sorted(obj.files)
-            if key is None:
-                if len(names) != 1:
-                    raise InputError(f"{src} holds {len(names)} arrays "
-                                     f"({', '.join(names) or 'none'}); choose one with "
-                                     f"{key_option}")
-                key = names[0]
-            elif key not in names:
-                raise InputError(f"{src} has no array {key!r}; it holds: "
-                                 f"{', '.join(names) or 'no arrays'}")
-            try:
-                arr = obj[key]
-            except ValueError as err:
-                raise InputError(f"{src}: array {key!r} holds pickled Python objects, which "
-                                 "bumpstat never loads") from err
-        what = f"{src} array {key!r}"
-    else:
+        with open(path, "rb") as fh:
+            magic = fh.read(8)
+    except OSError as err:
+        raise InputError(f"{src} cannot be opened ({err.strerror or err})") from err
+    if magic.startswith(_NPY_MAGIC):
         if key is not None:
             raise InputError(f"{src} is a single .npy array; {key_option} applies to .npz "
                              "archives")
-        arr = obj
-        what = src
-    if arr.dtype.kind not in "biuf":
-        raise InputError(f"{what} must be numeric, got dtype {arr.dtype}")
-    return np.asarray(arr, dtype=float).ravel()
+        arr, where = read_npy(path, what=f"{what} file"), src
+    elif magic.startswith(_ZIP_MAGIC):
+        _, names = read_npz(path, what=f"{what} file", keys=())
+        if key is None:
+            if len(names) != 1:
+                raise InputError(f"{src} holds {len(names)} arrays "
+                                 f"({', '.join(names) or 'none'}); choose one with {key_option}")
+            key = names[0]
+        elif key not in names:
+            raise InputError(f"{src} has no array {key!r}; it holds: "
+                             f"{', '.join(names) or 'no arrays'}")
+        arr, where = read_npz(path, what=f"{what} file", keys=[key])[0][key], f"{src} array {key!r}"
+    else:
+        found = _not_numpy(magic)
+        hint = ("give the masses as a .npy array, an .npz archive or a ROOT file (a score "
+                "file is fitted by 'bumpstat scan --methods fit')" if what == "m"
+                else "give a .npy array or an .npz archive")
+        raise InputError(f"{src} {found}; {hint}")
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"{where} must hold real numbers, found dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise InputError(f"{where} must be a 1-D array (one value per event), got shape "
+                         f"{arr.shape}")
+    return arr.astype(float)
 
 
 def load_root(spec: str, *, key: str | None, mass_unit: str = "TeV"):
@@ -144,15 +159,6 @@ def _parse_edges(edges: str | None) -> np.ndarray | None:
         raise InputError(f"--edges must be comma-separated numbers in TeV, got {edges!r}") from exc
 
 
-def _check_plot_format(path: Path) -> None:
-    from matplotlib.figure import Figure
-
-    formats = sorted(Figure().canvas.get_supported_filetypes())
-    if path.suffix.lstrip(".").lower() not in formats:
-        raise InputError(f"--plot {str(path)!r}: unknown image format {path.suffix or '(none)'!r}; "
-                         f"use a suffix among {', '.join('.' + f for f in formats)}")
-
-
 def summary(res, source: str) -> str:
     """A few lines for the terminal: numbers, goodness of fit, validity and the reason."""
     lo, hi = res.sr
@@ -185,7 +191,7 @@ def summary(res, source: str) -> str:
               help="Signal region in TeV (blinded in the fit).")
 @click.option("--range", "fit_range", nargs=2, type=float, default=(2.8, 5.2), show_default=True,
               metavar="LOW HIGH", help="Fit range in TeV.")
-@click.option("--bins", type=click.IntRange(min=1), default=30, show_default=True,
+@click.option("--bins", type=click.IntRange(min=1, max=MAX_BINS), default=30, show_default=True,
               help="About this many log-uniform bins, SR edges aligned.")
 @click.option("--edges", type=str, default=None, metavar="E0,E1,...",
               help="Explicit comma-separated bin edges in TeV (overrides --bins/--range).")
@@ -211,21 +217,20 @@ def fit(m_file, key, mass_unit, sr, fit_range, bins, edges, function, sqrt_s, we
         weights_key, cl, min_gof_p, as_json, output, plot, quiet):
     """Fit the sidebands of an m spectrum (events or a histogram) and test the SR excess."""
     from bumpstat.fit import FitWarning, bumphunt
-    from bumpstat.outputs import check_not_input
 
     inputs = [m_file.split(".root:")[0] + (".root" if ".root:" in m_file else ""),
               weights_file]
-    if output is not None:
-        check_not_input(output, inputs, option="--output")
-    if plot is not None:
-        check_not_input(plot, inputs, option="--plot")
-        _check_plot_format(plot)
+    check_outputs(inputs, output=output, plot=plot)
     if ".root" in m_file.lower():
         m = load_root(m_file, key=key, mass_unit=mass_unit)
     else:
         if not Path(m_file).is_file():
             raise InputError(f"m file {m_file!r} does not exist")
         m = load_array(m_file, key=key) * (1e-3 if mass_unit == "GeV" else 1.0)
+    try:
+        check_mass_unit(m.axes[0].edges if hasattr(m, "axes") else m, f"m in {m_file!r}")
+    except InputError as err:
+        raise InputError(f"{err}, or pass --mass-unit GeV") from None
     w = None
     if hasattr(m, "axes") and weights_file is not None:
         raise InputError("--weights apply to events; a histogram is already weighted")

@@ -25,6 +25,22 @@ from bumpstat.exceptions import InputError
 __all__ = ["generate"]
 
 
+#: Peak memory per generated event (measured: 1M and 2M events need 294 and 467 MB).
+_BYTES_PER_EVENT = 200
+
+
+def _check_memory(n_events: int) -> None:
+    """Refuse up front a sample that cannot fit in the available memory (no OOM kill)."""
+    from bumpstat.parallel import available_memory
+
+    avail = available_memory()
+    need = n_events * _BYTES_PER_EVENT
+    if avail is not None and need > avail:
+        raise InputError(f"--n-background/--n-signal/--n-template ask for {n_events:.3g} events, "
+                         f"about {need / 1e9:.3g} GB of memory; {avail / 1e9:.3g} GB are "
+                         "available")
+
+
 @click.command()
 @output_option(required=True, extra_names=("--out",),
                help="Events file to write (.npz: m, x, label, feature_names).")
@@ -48,7 +64,9 @@ def generate(output, n_background, n_signal, variant, shifted, delta_r, seed, sc
     """Generate synthetic events (and optionally exact-ratio scores)."""
     from bumpstat.data import SyntheticLHCO
     from bumpstat.data.files import check_events_name, write_events
-    check_events_name(output)
+    from bumpstat.outputs import check_output
+
+    check_output(check_events_name(output), "--output")
     if scores is not None:
         if scores.resolve() == output.resolve():
             raise InputError(f"--scores and --output name the same file {str(output)!r}; "
@@ -56,20 +74,26 @@ def generate(output, n_background, n_signal, variant, shifted, delta_r, seed, sc
         if scores.suffix.lower() not in (".h5", ".hdf5", ".hdf", ".npz"):
             raise InputError(f"--scores {str(scores)!r}: a score file must end in .h5, .hdf5 "
                              "or .npz")
+        check_output(scores, "--scores")
+    _check_memory(n_background + n_signal + (n_template if scores is not None else 0))
     gen = SyntheticLHCO(variant=variant, shifted=shifted, delta_r=delta_r)
     ev = gen.sample(n_background=n_background, n_signal=n_signal, seed=seed)
-    write_events(output, ev)
     summary = {"events": str(output), "n_events": len(ev), "n_signal": ev.n_signal,
                "features": list(ev.feature_names), "variant": variant, "seed": seed}
-    if scores is not None:
+    sf = None
+    if scores is not None:  # scored before anything is written: a failure leaves no file
         from bumpstat.producers.exact import ExactProducer
-        from bumpstat.scores.io import write_scores
         from bumpstat.windows import sliding_windows
 
         tmpl = gen.sample_background(n_template, seed=seed + 1)
-        write_scores(scores, ExactProducer(gen).produce(ev, sliding_windows(), reference=tmpl,
-                                                        progress=not quiet))
+        sf = ExactProducer(gen).produce(ev, sliding_windows(), reference=tmpl,
+                                        progress=not quiet)
         summary["scores"] = str(scores)
+    write_events(output, ev)
+    if sf is not None:
+        from bumpstat.scores.io import write_scores
+
+        write_scores(scores, sf)
     if as_json:
         emit_json(summary)
     info(f"wrote {output}" + (f" and {scores}" if scores is not None else ""), quiet=quiet)

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from bumpstat.cli._common import (
+    check_outputs,
     command_errors,
     emit_json,
     info,
@@ -72,6 +73,7 @@ def fit_cmd(densities, as_json, output, group, w_min, w_max, cl, quiet) -> None:
     from bumpstat.serialize import jsonable
     from bumpstat.stats.mixture import fit_signal_fraction
 
+    check_outputs([densities], output=output)
     data = read_density_file(densities, group=group)
     try:
         res = fit_signal_fraction(data["log_p_sig"], data["log_p_bg"],

@@ -8,6 +8,7 @@ import click
 
 from bumpstat.cli._common import (
     MultiValueOption,
+    check_outputs,
     command_errors,
     emit_json,
     info,
@@ -19,6 +20,7 @@ from bumpstat.cli._common import (
     write_output_json,
 )
 from bumpstat.exceptions import InputError
+from bumpstat.fit.binning import MAX_BINS
 
 __all__ = ["scan", "delta_sys"]
 
@@ -84,7 +86,7 @@ def _executor(workers: int | None, scheduler: str | None):
               help="Fit function of the fit method.")
 @click.option("--fit-range", nargs=2, type=float, default=None, metavar="LOW HIGH",
               help="Fit range in TeV of the fit method (default 2.8 5.2).")
-@click.option("--bins", type=click.IntRange(min=3), default=30, show_default=True,
+@click.option("--bins", type=click.IntRange(min=3, max=MAX_BINS), default=30, show_default=True,
               help="About this many log-uniform bins for the fit method.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Run windows in a local process pool of this size.")
@@ -166,12 +168,10 @@ def delta_sys(mc_scores, output, eps_b, kind, combine, plot, as_json, quiet) -> 
     """Estimate delta_sys (Das et al., arXiv:2411.00085, eqs. 4-5) from a signal-free
     MC_SCORES file."""
     from bumpstat.direct.delta_sys import DeltaSys, combine_quadrature, estimate_delta_sys
-    from bumpstat.outputs import check_not_input
     from bumpstat.scores.io import read_scores
 
     inputs = [mc_scores, combine]
-    if plot is not None:
-        check_not_input(plot, inputs + [output], option="--plot")
+    check_outputs(inputs, output=output, plot=plot)
     d = estimate_delta_sys(read_scores(mc_scores), _eps(eps_b), kind=kind)
     if combine:
         d = combine_quadrature(d, DeltaSys.read_json(combine))

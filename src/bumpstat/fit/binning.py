@@ -19,8 +19,15 @@ from typing import Any
 import numpy as np
 
 from bumpstat.exceptions import InputError, WindowError
+from bumpstat.windows import MAX_MASS_TEV, check_mass_unit
+
+#: Most bins a fit accepts (paper 004 uses 30): a larger count is a typo, not a binning.
+MAX_BINS = 10_000
 
 __all__ = [
+    "MAX_BINS",
+    "check_bins",
+    "check_masses",
     "check_range",
     "check_sr",
     "histogram",
@@ -40,7 +47,29 @@ def check_range(fit_range: Any) -> tuple[float, float]:
         raise InputError(f"fit range must be (low, high) in TeV, got {fit_range!r}") from exc
     if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo < hi):
         raise InputError(f"fit range must satisfy 0 < low < high (TeV), got ({lo}, {hi})")
+    _check_tev("fit range", lo, hi, InputError)
     return lo, hi
+
+
+def _check_tev(what: str, lo: float, hi: float, error: type[Exception]) -> None:
+    """Edges above :data:`~bumpstat.windows.MAX_MASS_TEV` were almost surely given in GeV."""
+    if hi > MAX_MASS_TEV:
+        raise error(f"{what} ({lo:g}, {hi:g}) TeV: edges above {MAX_MASS_TEV:g} TeV are "
+                    f"probably in GeV; bumpstat expects TeV, e.g. ({lo / 1000:g}, {hi / 1000:g})")
+
+
+def check_masses(m: Any) -> np.ndarray:
+    """``m`` as a 1-D float array in TeV: finite, and not in GeV (checked before any cast)."""
+    arr = np.asarray(m)
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"m must hold real numbers (TeV), found dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise InputError(f"m must be a 1-D array of masses (TeV), got shape {arr.shape}")
+    arr = arr.astype(float)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"m contains {int(np.sum(~np.isfinite(arr)))} non-finite values")
+    check_mass_unit(arr, "m")
+    return arr
 
 
 def check_sr(sr: Any, fit_range: tuple[float, float]) -> tuple[float, float]:
@@ -55,6 +84,7 @@ def check_sr(sr: Any, fit_range: tuple[float, float]) -> tuple[float, float]:
     lo, hi = fit_range
     if not (np.isfinite(s_lo) and np.isfinite(s_hi) and s_lo < s_hi):
         raise WindowError(f"signal region ({s_lo}, {s_hi}) TeV must have low < high")
+    _check_tev("signal region", s_lo, s_hi, WindowError)
     if s_lo < lo or s_hi > hi or (s_lo <= lo and s_hi >= hi):
         raise WindowError(
             f"signal region ({s_lo}, {s_hi}) TeV must lie inside the fit range ({lo}, {hi}) TeV "
@@ -72,9 +102,14 @@ def log_uniform_edges(fit_range: tuple[float, float], bins: int) -> np.ndarray:
         Bin edges in TeV.
     """
     lo, hi = check_range(fit_range)
-    if int(bins) < 1:
-        raise InputError(f"number of bins must be >= 1, got {bins}")
-    return np.geomspace(lo, hi, int(bins) + 1)
+    return np.geomspace(lo, hi, check_bins(bins) + 1)
+
+
+def check_bins(bins: Any) -> int:
+    """``bins`` as an int in ``[1, MAX_BINS]`` (a huge count would exhaust memory or time)."""
+    if isinstance(bins, bool) or not float(bins).is_integer() or not 1 <= bins <= MAX_BINS:
+        raise InputError(f"number of bins must be an integer from 1 to {MAX_BINS}, got {bins}")
+    return int(bins)
 
 
 def make_edges(fit_range: tuple[float, float], bins: int,
@@ -104,7 +139,7 @@ def make_edges(fit_range: tuple[float, float], bins: int,
     (30, True)
     """
     lo, hi = check_range(fit_range)
-    bins = int(bins)
+    bins = check_bins(bins)
     if sr is None:
         return log_uniform_edges((lo, hi), bins)
     s_lo, s_hi = check_sr(sr, (lo, hi))
@@ -130,6 +165,12 @@ def sr_mask(edges: np.ndarray, sr: tuple[float, float]) -> np.ndarray:
     Raises :class:`~bumpstat.exceptions.WindowError` naming the nearest edges otherwise.
     """
     edges = np.asarray(edges, dtype=float)
+    if (edges.ndim != 1 or edges.size < 2 or not np.all(np.isfinite(edges))
+            or np.any(np.diff(edges) <= 0)):
+        shown = edges.ravel()[:8].tolist()
+        raise InputError(f"bin edges must be two or more finite, increasing values in TeV, got "
+                         f"{shown}{' ...' if edges.size > 8 else ''}")
+    check_range((edges[0], edges[-1]))
     s_lo, s_hi = check_sr(sr, (edges[0], edges[-1]))
     tol = 1e-9 * max(1.0, abs(edges[-1]))
     idx = []

@@ -32,6 +32,7 @@ import numpy as np
 from bumpstat.exceptions import FitError, InputError, WindowError
 from bumpstat.fit.base import SQRT_S, FitFunction
 from bumpstat.fit.binning import (
+    check_masses,
     check_range,
     histogram,
     histogram_data,
@@ -45,7 +46,7 @@ from bumpstat.fit.srtest import SRTest, sr_test
 from bumpstat.results import Result
 from bumpstat.scanpoint import LIMIT_CLS
 from bumpstat.stats.cutcount import cut_and_count
-from bumpstat.windows import window_edges
+from bumpstat.windows import check_mass_unit, window_edges
 
 __all__ = ["BumpHuntResult", "LIMIT_METHOD", "bumphunt", "bumphunt_histogram", "score_threshold"]
 
@@ -281,9 +282,7 @@ def bumphunt(m: np.ndarray, scores: np.ndarray | None = None, *, window: Any,
                               weights=weights, window=window, fit_range=fit_range,
                               edges=edges, function=function, sqrt_s=sqrt_s, cl=cl,
                               min_gof_p=min_gof_p)
-    m = np.asarray(m, dtype=float).ravel()
-    if not np.all(np.isfinite(m)):
-        raise InputError(f"m contains {int(np.sum(~np.isfinite(m)))} non-finite values")
+    m = check_masses(m)
     sr = window_edges(window)
     lo, hi = check_range(fit_range)
     if edges is None:
@@ -321,9 +320,12 @@ def bumphunt(m: np.ndarray, scores: np.ndarray | None = None, *, window: Any,
         raise InputError("a threshold or eps_b needs per-event scores")
     keep = in_range if thr is None else in_range & (scores > thr)
     n_sel = int(keep.sum())
+    if not in_range.any():
+        span = f"m spans [{m.min():g}, {m.max():g}] TeV" if m.size else "m is empty"
+        raise FitError(f"no event lies in the fit range ({lo}, {hi}) TeV ({span})")
     if n_sel == 0:
-        raise FitError(f"all events in the fit range ({lo}, {hi}) TeV are cut away "
-                       f"(threshold {thr})")
+        raise FitError(f"all {int(in_range.sum())} events in the fit range ({lo}, {hi}) TeV "
+                       f"are cut away by the score threshold {thr:g}")
     counts, var = histogram(m[keep], edges, weights=None if weights is None else weights[keep])
     return _finish(counts, var, edges, sr=sr, function=function, sqrt_s=sqrt_s, cl=cl,
                    min_gof_p=min_gof_p, thr=thr, source=source, eps_b=eps_b, n_sel=n_sel)
@@ -336,6 +338,7 @@ def _bumphunt_hist(h: Any, *, scores, eps_b, threshold, weights, window, fit_ran
         raise InputError("a histogram is already selected, weighted and binned: scores, eps_b, "
                          "threshold, weights and edges apply to event arrays only")
     counts, h_edges, var = histogram_data(h)
+    check_mass_unit(h_edges, "the histogram's bin edges")
     sr = window_edges(window)
     lo, hi = check_range(fit_range)
     tol = 1e-9 * max(1.0, abs(h_edges[-1]))

@@ -327,13 +327,14 @@ def read_table(path: str | Path, *, tree: str | None = None,
     if tree is not None:
         raise InputError(f"--tree applies to ROOT files, not {p.name!r}")
     if suffix == ".npz":
-        with np.load(p, allow_pickle=False) as z:
-            names = list(z.files)
-            missing = [c for c in cols or [] if c not in names]
-            if missing:
-                raise InputError(f"file {text!r} has no array(s) {missing}; it holds: "
-                                 f"{', '.join(names)}")
-            return {c: np.asarray(z[c]) for c in (cols or names)}
+        from bumpstat.npzfile import read_npz
+
+        _, names = read_npz(p, what="input file", keys=())
+        missing = [c for c in cols or [] if c not in names]
+        if missing:
+            raise InputError(f"file {text!r} has no array(s) {missing}; it holds: "
+                             f"{', '.join(names)}")
+        return read_npz(p, what="input file", keys=cols or names)[0]
     if suffix in (".parquet", ".pq", ".csv"):
         pd = _require("pandas")
         try:
@@ -341,6 +342,9 @@ def read_table(path: str | Path, *, tree: str | None = None,
         except ImportError as err:
             raise InputError(f"reading {p.name!r} needs a parquet engine: pip install pyarrow "
                              f"({err})") from err
+        except (ValueError, OSError) as err:  # empty, binary or corrupt table
+            raise InputError(f"input file {text!r} cannot be read as {suffix[1:]} "
+                             f"({' '.join(str(err).split())})") from err
         missing = [c for c in cols or [] if c not in df.columns]
         if missing:
             raise InputError(f"file {text!r} has no column(s) {missing}; it has: "

@@ -309,6 +309,14 @@ def _h5_child(group: Any, key: str, kind: str, where: str) -> Any:
     if kind == "dataset" and (node.external or node.is_virtual):
         raise ScoreFileError(f"{where}: dataset {key!r} keeps its data in other files "
                              "(external or virtual storage), which score files may not do")
+    if kind == "dataset":  # bounded like NPZ members: what is stored bounds what is read
+        from bumpstat.npzfile import MAX_DEFLATE_RATIO
+
+        nbytes, stored = node.size * node.dtype.itemsize, node.id.get_storage_size()
+        if nbytes > MAX_DEFLATE_RATIO * stored + (1 << 20):
+            raise ScoreFileError(f"{where}: dataset {key!r} declares shape {node.shape} "
+                                 f"({nbytes} bytes) but stores {stored} bytes, more than "
+                                 "compression can expand; the file is corrupt or hostile")
     return node
 
 
@@ -324,7 +332,8 @@ def _read_hdf5(path: Path, src: str) -> tuple[list[WindowScores], str, dict, str
             return _hdf5_contents(f, src)
     except BumpstatError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, zlib.error) as err:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, MemoryError,
+            zlib.error) as err:
         msg = " ".join(str(err).split())
         raise ScoreFileError(f"file {src!r}: corrupt or unreadable HDF5 content ({msg})") from err
 
