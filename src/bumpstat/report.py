@@ -21,9 +21,15 @@ __all__ = ["scan_table", "comparison_table", "limit_table", "write_limit_plots",
 
 
 def _fmt(v: float | None, std: float | None = None, digits: int = 3) -> str:
+    """``digits`` significant digits, but whole numbers from 1,000 to 10⁷ in full (no
+    exponent); ``± std`` when a spread is given.
+
+    >>> _fmt(3094.6), _fmt(0.0001234), _fmt(12.345, 0.51), _fmt(None)
+    ('3095', '0.000123', '12.3 ± 0.51', '–')
+    """
     if v is None or not np.isfinite(v):
         return "–"
-    s = f"{v:.{digits}g}"
+    s = f"{v:.0f}" if 1e3 <= abs(v) < 1e7 else f"{v:.{digits}g}"
     return s if not std else f"{s} ± {std:.2g}"
 
 
