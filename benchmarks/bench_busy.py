@@ -25,7 +25,8 @@ import tempfile
 import time
 
 
-def _demo(args: argparse.Namespace, out: str) -> float:
+def _demo(args: argparse.Namespace, out: str) -> tuple[float, dict[str, float]]:
+    """Wall time of one demo run and its per-step times (``OUT/timings.json``)."""
     cmd = [sys.executable, "-c", "from bumpstat.cli import main; main()", "demo", "--out", out,
            "--n-background", str(args.n_background), "--n-signal", str(args.n_signal),
            "--ranode", args.ranode, "--global-toys", str(args.global_toys), "--quiet"]
@@ -34,7 +35,8 @@ def _demo(args: argparse.Namespace, out: str) -> float:
     dt = time.perf_counter() - t0
     if res.returncode != 0:
         raise SystemExit(f"demo failed (exit {res.returncode}):\n{res.stderr[-2000:]}")
-    return dt
+    with open(os.path.join(out, "timings.json")) as fh:
+        return dt, json.load(fh)
 
 
 def _spinner() -> subprocess.Popen:
@@ -51,6 +53,7 @@ def main() -> None:
     args = ap.parse_args()
 
     times: dict[str, list[float]] = {"idle": [], "busy": []}
+    steps: dict[str, list[dict[str, float]]] = {"idle": [], "busy": []}
     load: dict[str, list[float]] = {"idle": [], "busy": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
@@ -60,19 +63,25 @@ def main() -> None:
                 try:
                     if spin is not None:
                         time.sleep(1.0)  # let the neighbour occupy its core
-                    times[mode].append(_demo(args, os.path.join(tmp, f"{mode}{i}")))
+                    dt, t = _demo(args, os.path.join(tmp, f"{mode}{i}"))
+                    times[mode].append(dt)
+                    steps[mode].append(t)
                 finally:
                     if spin is not None:
                         spin.kill()
                         spin.wait()
-    idle, busy = min(times["idle"]), min(times["busy"])
+    best = {m: min(range(args.repeat), key=times[m].__getitem__) for m in times}
+    idle, busy = times["idle"][best["idle"]], times["busy"][best["busy"]]
+    per_step = {k: [steps["idle"][best["idle"]][k], steps["busy"][best["busy"]].get(k)]
+                for k in steps["idle"][best["idle"]]}
     summary = {"cpus": len(os.sched_getaffinity(0)), "options": vars(args),
-               "idle_s": times["idle"], "busy_s": times["busy"],
+               "idle_s": times["idle"], "busy_s": times["busy"], "steps_s": per_step,
                "load1_before": load, "ratio_best": busy / idle, "target": 1.5}
     print(json.dumps(summary, indent=1))
+    for k, (a, b) in per_step.items():
+        print(f"  {k:12s} idle {a:7.1f} s  busy {b:7.1f} s  ratio {b / max(a, 1e-9):5.2f}")
     print(f"idle {idle:.1f} s, beside one busy process {busy:.1f} s: ratio {busy / idle:.2f} "
           f"(target <= 1.5)")
-
 
 if __name__ == "__main__":
     main()

@@ -129,8 +129,8 @@ def train_cmd(events, out, window, sideband, sb_width, fit_range, preset, seed, 
     if fixed_w is not None:
         cfg = cfg.replace(learn_w=False, w_init=fixed_w)
     win = Window(*window)
+    ev = read_events(events)  # bad input ends here, before the output directory is touched
     od = OutputDir(out, inputs=[events])
-    ev = read_events(events)
     res = run_ranode(ev.m, ev.x, window=win, sideband=sideband, sb_width=sb_width,
                      fit_range=tuple(fit_range), config=cfg, seed=seed, progress=not quiet)
     dens = res.write_densities(od.file("densities.npz"), label=ev.label)
