@@ -276,8 +276,7 @@ def place_legend(ax, *, tries: int = 3, **kw: Any):
 
     def check(leg, paths) -> tuple[bool, bool]:
         """(covers no data, covers no data and no reference guide) for a legend."""
-        leg.draw(renderer)  # places a loc="best" legend (the figure is redrawn when saved)
-        box = leg.get_window_extent(renderer)
+        box = leg.get_window_extent(renderer)  # places it (loc="best" included), no drawing
         inside = ax.get_window_extent(renderer)
         if not (inside.x0 - 1 <= box.x0 and box.x1 <= inside.x1 + 1
                 and inside.y0 - 1 <= box.y0 and box.y1 <= inside.y1 + 1):
@@ -296,15 +295,17 @@ def place_legend(ax, *, tries: int = 3, **kw: Any):
             _grow_top(ax, 0.35)
         paths = {k: _data_paths(ax, reference=k) for k in (False, True)}
         data_only = None
+        leg = ax.legend(**kw)
         for loc in _LOCS:
-            leg = ax.legend(loc=loc, **kw)
+            leg.set_loc(loc)
             no_data, no_guide = check(leg, paths)
             if no_guide:
                 return leg
             if no_data and data_only is None:
                 data_only = loc
         if data_only is not None:
-            return ax.legend(loc=data_only, **kw)
+            leg.set_loc(data_only)
+            return leg
     ax.set_ylim(ylim)  # the headroom did not help: outside, with the original range
     labels = [t for t in ax.texts if t.get_gid() == REFERENCE_LABEL and t.get_visible()]
     right = max([t.get_window_extent(renderer).x1 for t in labels], default=0.0)
