@@ -237,4 +237,6 @@ def test_point_fields_give_one_record_per_point():
                            {"kind": "mc", "eps_b": 1e-3, "value": None},
                            {"kind": "mc", "eps_b": 1e-4, "value": 0.3}]
     assert len(r.to_dataframe()) == 3
+    one = PerWorkingPoint("mc", 1e-2, np.array([0.1, 0.2]))  # a scalar point field: one row
+    assert one.records() == [{"kind": "mc", "eps_b": 1e-2, "value": [0.1, 0.2]}]
     assert repr(r) == "PerWorkingPoint(kind='mc', eps_b=(0.01, 0.001, 0.0001), value=array(3,))"

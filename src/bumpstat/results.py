@@ -130,14 +130,14 @@ class Result:
         lists longer than 5 that are not point fields are left out.
         """
         d = self.to_dict()
-        cols = {k: d[k] for k in self.point_fields if isinstance(d.get(k), list)}
+        cols = {k: d[k] for k in self.point_fields if k in d}
+        lengths = {len(v) if isinstance(v, list) else -1 for v in cols.values()}
+        if not cols or len(lengths) != 1 or -1 in lengths:  # a single point (scalar fields)
+            return [flatten({k: v for k, v in d.items()
+                             if not isinstance(v, list) or len(v) <= 5})]
         common = flatten({k: v for k, v in d.items() if k not in cols
                           and (not isinstance(v, list) or len(v) <= 5)})
-        lengths = {len(v) for v in cols.values()}
-        if not cols or len(lengths) != 1:
-            return [common | {k: v for k, v in d.items() if k in cols and len(v) <= 5}]
-        n = lengths.pop()
-        return [{**common, **{k: v[i] for k, v in cols.items()}} for i in range(n)]
+        return [{**common, **{k: v[i] for k, v in cols.items()}} for i in range(lengths.pop())]
 
     def to_dataframe(self) -> Any:
         """:meth:`records` as a :class:`pandas.DataFrame` (pandas is imported lazily)."""
