@@ -171,6 +171,7 @@ def test_result_shapes_types_and_json():
         "q0",
         "p_value",
         "p_value_q0",
+        "n_exp_unc",
         "z",
         "upper_limit",
         "expected_limits",
@@ -215,3 +216,12 @@ def test_bad_input():
         cut_and_count(1.0, 1.0, 0.1, cl=1.5)
     with pytest.raises(InputError, match=r"broadcast.*n_obs \(2,\), n_exp \(3,\)"):
         cut_and_count([1.0, 2.0], [1.0, 2.0, 3.0], 0.1)
+
+
+def test_records_one_row_per_model():
+    r = cut_and_count(np.array([[12.0, 3.0], [5.0, 6.0]]), 10.0, [0.2, 0.0])
+    rows = r.records()
+    assert [row["index"] for row in rows] == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert rows[1]["z"] == r.z[0, 1] and rows[1]["n_exp_unc"] == 0.0
+    assert rows[2]["expected_limit_median"] == r.expected_limits[1, 0, 2]
+    assert json.loads(json.dumps(rows)) == rows

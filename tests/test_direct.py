@@ -125,3 +125,10 @@ def test_delta_sys_json_and_quadrature(tmp_path):
     assert c.kind == "mc+mc"
     with pytest.raises(InputError, match="not at 0.001"):
         a.at(1e-3)
+
+
+def test_delta_sys_records_one_row_per_working_point():
+    d = estimate_delta_sys(toy_score_file(n_runs=2, seed=5), [1e-1, 1e-2])
+    rows = d.records()
+    assert [r["eps_b"] for r in rows] == [0.1, 0.01]
+    assert [r["delta_sys"] for r in rows] == d.value.tolist()

@@ -24,13 +24,10 @@ import numpy as np
 
 from bumpstat.results import Result, p_value_of_z
 from bumpstat.serialize import jsonable
-from bumpstat.stats.cutcount import LIMIT_CLS
+from bumpstat.stats.cutcount import BAND_LABELS, LIMIT_CLS
 from bumpstat.windows import Window
 
 __all__ = ["ScanPoint", "LIMIT_CLS", "BAND_LABELS"]
-
-#: Order of the expected-limit band (last axis of ``expected_limits``).
-BAND_LABELS: tuple[str, ...] = ("-2sigma", "-1sigma", "median", "+1sigma", "+2sigma")
 
 _AVERAGED = ("n_obs", "n_exp", "n_exp_unc", "z", "upper_limit", "threshold")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -52,6 +53,9 @@ class DeltaSys(Result):
     sigma_stat: np.ndarray
     windows: tuple[Window, ...]
     kind: str = "mc"
+
+    #: One record per working point (:meth:`~bumpstat.results.Result.records`).
+    point_fields: ClassVar[tuple[str, ...]] = ("eps_b", "delta_sys", "sigma_stat")
 
     def at(self, eps_b: float | Sequence[float]) -> np.ndarray:
         """``delta_sys`` at the requested working points (must be among :attr:`eps_b`)."""

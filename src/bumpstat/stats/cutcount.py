@@ -59,6 +59,7 @@ from scipy import special, stats
 
 from bumpstat.exceptions import InputError
 from bumpstat.results import Result
+from bumpstat.serialize import jsonable
 from bumpstat.stats.significance import (
     asimov_significance,
     counting_inputs,
@@ -80,6 +81,8 @@ LIMIT_CLS = "CLs, asymptotic q~mu (one-bin Poisson-constrained model)"
 
 #: Order of the expected-limit band: -2σ, -1σ, median, +1σ, +2σ (pyhf's order).
 BAND_NSIGMA = (-2, -1, 0, 1, 2)
+#: Their names in records and tables.
+BAND_LABELS: tuple[str, ...] = ("-2sigma", "-1sigma", "median", "+1sigma", "+2sigma")
 
 
 def _freeze(value):
@@ -182,6 +185,27 @@ class CutCountResult(Result):
     def n_exp_unc(self) -> float | np.ndarray:
         """Absolute uncertainty on ``n_exp`` (events)."""
         return _freeze(np.asarray(self.n_exp) * np.asarray(self.rel_unc))
+
+    def to_dict(self) -> dict:
+        """The fields plus ``n_exp_unc`` (result-contract name), strict-JSON ready."""
+        d = super().to_dict()
+        return {**d, "n_exp_unc": jsonable(self.n_exp_unc)}
+
+    def records(self) -> list[dict]:
+        """One flat row per model; for arrays ``index`` is the model's position."""
+        if np.ndim(self.z) == 0:
+            return super().records()
+        shape = np.shape(self.z)
+        cols = {k: np.broadcast_to(np.asarray(getattr(self, k), dtype=np.float64), shape)
+                for k in ("n_obs", "n_exp", "n_exp_unc", "rel_unc", "q0", "z", "p_value",
+                          "p_value_q0", "upper_limit")}
+        lim = np.asarray(self.expected_limits, dtype=np.float64).reshape(*shape, 5)
+        rows = []
+        for idx in np.ndindex(shape):
+            row: dict = {"index": list(idx), **{k: v[idx] for k, v in cols.items()}}
+            row.update({f"expected_limit_{b}": lim[idx][i] for i, b in enumerate(BAND_LABELS)})
+            rows.append(jsonable({**row, "cl": self.cl, "limit_method": self.limit_method}))
+        return rows
 
 
 # --------------------------------------------------------------------------------------------
