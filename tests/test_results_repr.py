@@ -109,6 +109,7 @@ def _pseudo_experiments():
 
 
 def _factories():
+    from bumpstat.demo import DemoResult
     from bumpstat.direct.delta_sys import estimate_delta_sys
     from bumpstat.fit import (
         bumphunt,
@@ -182,6 +183,9 @@ def _factories():
             _pseudo_experiments,
         "bumpstat.flows.ranode.RanodeResult": _ranode,
         "bumpstat.study.result.StudyResult": _study,
+        "bumpstat.demo.DemoResult": lambda: DemoResult(
+            scan=scan(), delta_sys=estimate_delta_sys(toy_score_file(n_runs=1, seed=6), 1e-2),
+            files={"scan": "out/scan.json"}, timings={"scan_s": 1.0}),
     }
 
 

@@ -30,6 +30,7 @@ from bumpstat.global_significance import global_significance, with_global_signif
 from bumpstat.outputs import OutputDir
 from bumpstat.producers import PRODUCERS, get_producer
 from bumpstat.report import write_report
+from bumpstat.results import Result
 from bumpstat.scan import DEFAULT_EPS_B, ScanResult, run_scan
 from bumpstat.scores.io import write_scores
 from bumpstat.windows import DEFAULT_RANGE, sliding_windows
@@ -71,15 +72,26 @@ class DemoConfig:
             raise InputError("demo n_signal and global_toys must not be negative")
 
 
-@dataclass(frozen=True)
-class DemoResult:
+@dataclass(frozen=True, repr=False)
+class DemoResult(Result):
     """What the demo produced: the scan (with its global significance), delta_sys, the files
-    written (name -> path) and the wall-clock time of each step (s)."""
+    written (name -> path) and the wall-clock time of each step (s).
+
+    :meth:`records` and :meth:`to_dataframe` give the scan's rows, one per point.
+    """
 
     scan: ScanResult
     delta_sys: DeltaSys
     files: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"DemoResult({self.scan!r}; delta_sys at eps_b {self.delta_sys.eps_b.tolist()}"
+                f" = {self.delta_sys.value.round(4).tolist()}; {len(self.files)} outputs)")
+
+    def records(self) -> list[dict]:
+        """The scan's records (one per window × working point × method)."""
+        return self.scan.records()
 
 
 def _score(config: DemoConfig, generator, data, template, mc_data, mc_template, windows, *,

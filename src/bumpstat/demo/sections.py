@@ -113,12 +113,13 @@ def ranode_section(od: OutputDir, data, window: Window, *, preset: str,
     files["plot_ranode_learned_signal"] = _save(fig, learned_png)
     f = res.fit
     lo, hi = f.w_interval_68
-    valid = "" if f.valid else f"\n**Not valid: {f.reason}.**\n"
+    valid = "" if res.valid else f"\n**Not valid: {res.reason}.**\n"
+    note = f" {res.preset_note}" if res.preset_note else ""
     text = f"""## R-ANODE in {window.name} [{window.low:.2f}, {window.high:.2f}) TeV
 
 Flows ({preset} configuration): a conditional MAF for p_bg(x|m) trained on the sidebands, an
 RQS flow for p_sig(x, m) trained on the SR with the background fixed, then the mixture
-likelihood fit of w (Das, Kasieczka & Shih, arXiv:2312.11629).
+likelihood fit of w (Das, Kasieczka & Shih, arXiv:2312.11629).{note}
 {valid}
 | quantity | value |
 |---|---|
