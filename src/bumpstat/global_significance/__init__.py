@@ -22,7 +22,7 @@ from bumpstat.global_significance.patterns import build_tables
 from bumpstat.global_significance.result import GlobalSignificance, make_result
 from bumpstat.global_significance.toys import SYSTEMATICS, toy_maxima
 from bumpstat.global_significance.upcrossings import upcrossings_by_eps
-from bumpstat.parallel import run_tasks, seed_sequence
+from bumpstat.parallel import _is_dask_client, _resolve, check_workers, run_tasks, seed_sequence
 from bumpstat.scores.schema import ScoreFile
 
 __all__ = ["GlobalSignificance", "global_significance", "with_global_significance"]
@@ -103,8 +103,6 @@ def global_significance(
     missing = [n for n in names if n not in scores.window_names]
     if missing:
         raise InputError(f"the score file has no window(s) {missing} of the scan")
-    sub = ScoreFile(tuple(scores[n] for n in names), method=scores.method,
-                    metadata=scores.metadata, source=scores.source)
     zs = np.array([p.mean("z") for p in pts])
     if not np.isfinite(zs).any():
         raise InputError(f"no {method!r} point has a finite local significance")
@@ -113,14 +111,17 @@ def global_significance(
     reason = (f"{len(bad)} of {len(pts)} local point(s) are not valid (e.g. "
               f"{bad[0].window.name} at eps_b = {bad[0].eps_b:g}: {bad[0].reason})"
               if bad else None)
-    tables = build_tables(sub, pts, eps_b=scan.eps_b)
+    tables = build_tables(scores, pts, eps_b=scan.eps_b, windows=names)
     root = seed_sequence(seed)
     sizes = [CHUNK] * (n_toys // CHUNK) + ([n_toys % CHUNK] if n_toys % CHUNK else [])
     children = root.spawn(len(sizes) + 1)
-    parts = run_tasks(_chunk, [(tables, c, n, systematic) for c, n in zip(children, sizes,
-                                                                          strict=False)],
-                      executor=executor, max_workers=max_workers, progress=progress,
-                      desc="global toys")
+    with _resolve(executor, check_workers(max_workers)) as pool:
+        # a Dask cluster receives the tables once, not once per task
+        shipped = pool.scatter(tables, broadcast=True) if _is_dask_client(pool) else tables
+        parts = run_tasks(_chunk, [(shipped, c, n, systematic)
+                                   for c, n in zip(children, sizes, strict=False)],
+                          executor=pool, max_workers=max_workers, progress=progress,
+                          desc="global toys")
     max_z = np.concatenate([p.max_z for p in parts])
     per_eps = np.concatenate([p.max_per_eps for p in parts])
     upc: dict = {}

@@ -19,6 +19,8 @@ leave empty can still be filled.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +29,7 @@ from scipy import sparse
 from bumpstat.exceptions import InputError
 from bumpstat.scores.schema import ScoreFile
 
-__all__ = ["PatternTable", "CountTables", "build_tables", "rake"]
+__all__ = ["PatternTable", "CountTables", "build_tables", "rake", "unique_rows"]
 
 #: Weight of the template patterns mixed into the data table before raking.
 TEMPLATE_SUPPORT = 1e-3
@@ -79,6 +81,10 @@ class CountTables:
     delta_sys, sigma_sys : array (n_windows, n_eps)
     data_ids, template_ids : bool
         Whether events were matched across windows by ``event_id``.
+    raking_max_rel_error : float
+        Largest relative deviation of a data cell sum from its null expectation after raking.
+    token : str
+        Identifies these tables (the toy samplers built from them are cached per process).
     """
 
     data: PatternTable
@@ -91,6 +97,7 @@ class CountTables:
     data_ids: bool
     template_ids: bool
     raking_max_rel_error: float = field(default=0.0)
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def expected_template(self) -> np.ndarray:
         """Observed template pass weight per cell, shape (n_windows, n_runs, n_eps)."""
@@ -103,6 +110,24 @@ def _levels(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     for r in range(scores.shape[0]):
         out[r] = np.searchsorted(thresholds[r], scores[r], side="left")
     return out
+
+
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(a, axis=0, return_inverse=True)`` for a 2-D array of non-negative small
+    integers (same rows, same order, same inverse), by a lexicographic sort of the columns:
+    many times faster than numpy's sort of structured rows for many events × cells."""
+    n = a.shape[0]
+    if n == 0 or a.shape[1] == 0:
+        rows, inv = np.unique(a, axis=0, return_inverse=True)
+        return rows, inv.reshape(-1)
+    order = np.lexsort(a.T[::-1])  # first column the primary key
+    s = a[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.any(s[1:] != s[:-1], axis=1, out=new[1:])
+    inv = np.empty(n, dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    return s[new], inv
 
 
 def _patterns(per_window: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_windows: int,
@@ -122,8 +147,7 @@ def _patterns(per_window: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_win
         lv[sl, wi * n_runs:(wi + 1) * n_runs] = levels.T
         w_ev[sl] = weights  # the same event has the same weight in every window
         w2_ev[sl] = weights * weights
-    rows, pinv = np.unique(lv, axis=0, return_inverse=True)
-    pinv = pinv.reshape(-1)
+    rows, pinv = unique_rows(lv)
     weight = np.bincount(pinv, weights=w_ev, minlength=rows.shape[0])
     w2 = np.bincount(pinv, weights=w2_ev, minlength=rows.shape[0])
     keep = rows.max(axis=1) > 0
@@ -167,13 +191,16 @@ def rake(table: PatternTable, targets: np.ndarray, *, max_sweeps: int = 500,
     return PatternTable(membership=m, weight=mu, scale=table.scale), err
 
 
-def build_tables(scores: ScoreFile, points: list, *, eps_b: tuple[float, ...]) -> CountTables:
+def build_tables(scores: ScoreFile, points: list, *, eps_b: tuple[float, ...],
+                 windows: Sequence[str] | None = None) -> CountTables:
     """Count tables of the direct-method scan ``points`` (one ScanPoint per window × eps).
 
-    ``points`` must cover every window of ``scores`` at every working point of ``eps_b``.
+    ``windows`` names the windows of ``scores`` to use, in this order (default: all);
+    ``points`` must cover each of them at every working point of ``eps_b``.
     """
     eps = np.asarray(eps_b, dtype=np.float64)
-    windows = [ws.window.name for ws in scores.windows]
+    selected = [scores[n] for n in windows] if windows is not None else list(scores.windows)
+    windows = [ws.window.name for ws in selected]
     by_key = {(p.window.name, float(p.eps_b)): p for p in points}
     n_w, n_r, n_e = len(windows), scores.n_runs, eps.size
     # thresholds (n_w, n_r, n_e); working points sorted by threshold (loosest first)
@@ -194,11 +221,11 @@ def build_tables(scores: ScoreFile, points: list, *, eps_b: tuple[float, ...]) -
     order = np.argsort(-eps, kind="stable")  # loosest working point first
     rank = np.empty(n_e, dtype=np.int64)
     rank[order] = np.arange(n_e)
-    data_ids = all(ws.data.event_id is not None for ws in scores.windows)
-    tmpl_ids = all(ws.template.event_id is not None for ws in scores.windows)
+    data_ids = all(ws.data.event_id is not None for ws in selected)
+    tmpl_ids = all(ws.template.event_id is not None for ws in selected)
     d_rows, t_rows, t_local, n_bt = [], [], [], np.empty(n_w)
     offset_d = offset_t = offset_local = 0
-    for wi, ws in enumerate(scores.windows):
+    for wi, ws in enumerate(selected):
         sr = ws.signal_region()
         t_sorted = np.sort(thr[wi][:, order], axis=1)
         lv = _levels(sr.scores, t_sorted)
