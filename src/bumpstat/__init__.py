@@ -19,7 +19,7 @@ from bumpstat.exceptions import (
     WorkingPointError,
 )
 from bumpstat.fit import BumpHuntResult, bumphunt
-from bumpstat.global_significance import GlobalSignificance, global_significance
+from bumpstat.global_significance import GlobalSignificance
 from bumpstat.producers import ScoreProducer, get_producer
 from bumpstat.scan import ScanResult, run_scan
 from bumpstat.scores import read_scores, write_scores
@@ -58,7 +58,6 @@ __all__ = [
     "fit_signal_fraction",
     "get_estimator",
     "get_producer",
-    "global_significance",
     "one_bin_test",
     "read_scores",
     "write_scores",
