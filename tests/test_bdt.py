@@ -59,7 +59,7 @@ def test_every_event_scored_once_by_a_model_that_never_saw_it(monkeypatch):
     res = kfold_scores(xd, xt, config=SMALL, seed=3, x_extra=xe)
     assert res.data_scores.shape == (600,) and res.template_scores.shape == (500,)
     assert res.extra_scores is not None and res.extra_scores.shape == (50,)
-    # 5 folds, each scores its test events and the extra events
+    # 5 folds, each scores its test events and its share of the extra events
     assert len(log) == 10
     counts: dict = {}
     for trained, scored in log:
@@ -69,7 +69,8 @@ def test_every_event_scored_once_by_a_model_that_never_saw_it(monkeypatch):
     for r in map(tuple, np.r_[xd, xt]):
         assert counts[r] == 1
     for r in map(tuple, xe):
-        assert counts[r] == 5  # mean of the k fold ensembles
+        assert counts[r] == 1  # by the ensemble of one fold (balanced)
+    assert np.bincount(res.extra_fold).tolist() == [10] * 5
     # stratified: each fold holds a fifth of each class
     assert np.bincount(res.data_fold).tolist() == [120] * 5
     assert np.bincount(res.template_fold).tolist() == [100] * 5
@@ -137,3 +138,20 @@ def test_import_does_not_load_sklearn():
             "bumpstat.cli.scores; assert 'sklearn' not in sys.modules, 'sklearn imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_extra_events_are_scored_like_the_out_of_fold_data():
+    """Events like the training data but outside it (a fit range beyond the window) get
+    scores distributed as the out-of-fold data scores: a cut keeps the same fraction of
+    them (the mean of the k ensembles would be narrower and keep fewer in the tails)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(11)
+    xd, xt, xe = (rng.normal(size=(n, 3)) for n in (4000, 4000, 8000))  # one population
+    res = kfold_scores(xd, xt, config=SMALL, seed=2, x_extra=xe)
+    assert stats.ks_2samp(res.data_scores, res.extra_scores).pvalue > 0.01
+    cut = np.quantile(res.data_scores, 0.95)
+    assert abs(np.mean(res.extra_scores > cut) - 0.05) < 0.012
+    # and the data/template scores do not depend on whether extra events are scored
+    alone = kfold_scores(xd, xt, config=SMALL, seed=2)
+    assert np.array_equal(alone.data_scores, res.data_scores)

@@ -299,7 +299,13 @@ class KFoldScores:
     data_fold, template_fold : numpy.ndarray
         Index of the fold (0..k-1) each event was tested in.
     extra_scores : numpy.ndarray or None
-        Scores of the extra events (not used in training): mean over the k fold ensembles.
+        Scores of the extra events (not used in training), each from the ensemble of one fold
+        (``extra_fold``), so that, for events like the training ones, they are distributed as
+        the out-of-fold scores of the data. (The mean over the k ensembles would not be: it
+        varies less, so a cut would keep a different fraction of such events than of the
+        data — a step in m at the window edges for scores applied over a fit range.)
+    extra_fold : numpy.ndarray or None
+        The fold whose ensemble scored each extra event: balanced, drawn with the split seed.
     n_iter : numpy.ndarray
         Boosting iterations used, shape ``(k, n_models)``.
     train_seconds : float
@@ -315,6 +321,7 @@ class KFoldScores:
     n_iter: np.ndarray
     train_seconds: float
     config: BDTConfig = field(default_factory=BDTConfig)
+    extra_fold: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Summary (not the per-event arrays): sizes, timing, iterations, config."""
@@ -359,7 +366,8 @@ def kfold_scores(
         Seeds the fold assignment and every member's validation split; same seed, same scores.
     x_extra : array, shape (n_e, d), optional
         Events not used in training (e.g. data outside the window but inside a fit range),
-        scored by the mean of the k fold ensembles.
+        each scored by the ensemble of one fold, the folds assigned at random (balanced, with
+        the split seed): their scores are then distributed like the out-of-fold scores.
     split_seed : int or Generator, optional
         Seeds the fold assignment alone (then ``seed`` seeds only the members), so that several
         runs can share one k-fold split; default: drawn from ``seed``.
@@ -395,20 +403,26 @@ def kfold_scores(
     fold_seeds = _seed_ints(rng, config.n_folds)
     scores = np.empty(n1 + n0)
     extra = None if xe is None else np.zeros(xe.shape[0])
+    # drawn after the member seeds: the data and template scores do not depend on x_extra
+    extra_fold = (None if xe is None else
+                  (np.arange(xe.shape[0]) % config.n_folds)[split_rng.permutation(xe.shape[0])])
     n_iter = np.zeros((config.n_folds, config.n_models), dtype=np.int64)
     for f in range(config.n_folds):
         test = fold == f
         ens = fit_ensemble(x[~test], y[~test], config=config, seed=fold_seeds[f])
         scores[test] = ens.score(x[test])
         n_iter[f] = ens.n_iter
-        if xe is not None and extra is not None and xe.shape[0]:
-            extra += ens.score(xe) / config.n_folds
+        if xe is not None and extra is not None and extra_fold is not None:
+            sel = extra_fold == f
+            if sel.any():
+                extra[sel] = ens.score(xe[sel])
     return KFoldScores(
         data_scores=scores[:n1],
         template_scores=scores[n1:],
         data_fold=fold[:n1],
         template_fold=fold[n1:],
         extra_scores=extra,
+        extra_fold=extra_fold,
         n_iter=n_iter,
         train_seconds=time.perf_counter() - t0,
         config=config,

@@ -215,9 +215,9 @@ def bdt_window_scores(data: Events, window: Window, *, x_sr: np.ndarray, x_extra
     """SR data (``x_sr``) vs a generated template with the BDT k-fold; out-of-fold scores.
 
     ``keep`` marks the data events stored (the SR and, with a score range, the events in it);
-    ``x_extra`` are the features of the kept events outside the SR, scored by the mean of the k
-    fold ensembles (``fold = -1``). Template events carry no ``event_id`` (fresh samples in every
-    window).
+    ``x_extra`` are the features of the kept events outside the SR, each scored by the ensemble
+    of one fold drawn at random (``fold = -1``). Template events carry no ``event_id`` (fresh
+    samples in every window).
     """
     from bumpstat.classifiers.bdt import kfold_scores
     from bumpstat.scores.schema import EventSet, WindowScores

@@ -75,7 +75,7 @@ class CATHODEProducer(FlowProducerBase, ScoreProducer):
                 "template": f"CATHODE: background flow sampled in the SR (m from a KDE of the SR "
                             f"masses), oversampled x{k:g}, weight 1/{k:g}",
                 "fold": "stratified k-fold of SR data and samples, shared by runs; -1 = data "
-                        "outside the window, scored by the mean of the k fold ensembles",
+                        "outside the window, scored by the ensemble of one fold drawn at random",
                 "sidebands": self.sideband, "config": self.config.to_dict()}
 
     def score_window(self, data: Events, window: Window, *, runs: int,

@@ -7,7 +7,8 @@ is trained SR vs SB with stratified k-fold (balanced classes), so every SR event
 sideband event gets an out-of-fold score. Features correlated with m (e.g. ΔR_JJ) are learned as
 a difference between SR and SB and bias the template: the ``δ_sys`` of paper 003 (≈ 1 for CWoLa
 with ΔR). With ``score_range``, sideband events are stored with their out-of-fold template
-scores, the other events in the range with the mean of the k fold ensembles (``fold = -1``).
+scores, the other events in the range by the ensemble of one fold drawn at random
+(``fold = -1``).
 """
 
 from __future__ import annotations

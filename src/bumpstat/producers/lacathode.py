@@ -13,7 +13,8 @@ Per window:
 
 Because z is independent of m in the background, the score does not sculpt the m spectrum
 when it is applied outside the window: with ``score_range`` every data event in the range is
-mapped to z and scored by the mean of the k fold ensembles (``fold = -1``), so that the
+mapped to z and scored by the ensemble of one fold drawn at random (``fold = -1``; distributed
+like the out-of-fold SR scores, see :func:`~bumpstat.classifiers.bdt.kfold_scores`), so that the
 fit-based bump hunt applies. Sideband events were used to train the flow (not the classifier).
 """
 
@@ -72,7 +73,7 @@ class LaCATHODEProducer(FlowProducerBase, ScoreProducer):
                 "template": f"standard-normal latent samples, x{k:g} the SR data, weight "
                             f"1/{k:g} (m from a KDE of the SR masses)",
                 "fold": "stratified k-fold of SR data and samples, shared by runs; -1 = data "
-                        "outside the window, scored by the mean of the k fold ensembles",
+                        "outside the window, scored by the ensemble of one fold drawn at random",
                 "sidebands": self.sideband, "config": self.config.to_dict()}
 
     def score_window(self, data: Events, window: Window, *, runs: int,

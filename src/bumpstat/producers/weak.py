@@ -3,11 +3,12 @@
 For every window a BDT ensemble (:mod:`bumpstat.classifiers.bdt`) is trained with stratified
 k-fold to separate the signal-region data (class 1) from the window's template (class 0): every
 SR data event and every template event gets an out-of-fold score (its ``fold``). With
-``score_range`` the data events outside the window but inside the range are scored too, by the
-mean of the window's k fold ensembles (``fold = -1``); data events that are template events
-(CWoLa's sidebands) carry their out-of-fold template scores. ``event_id`` is the position of
-an event in ``data`` (data) and in the template's source sample (template), so the same event
-has the same id in every window.
+``score_range`` the data events outside the window but inside the range are scored too, each
+by the ensemble of one of the window's k folds drawn at random (``fold = -1``; so that their
+scores are distributed like the out-of-fold scores in the window); data events that are
+template events (CWoLa's sidebands) carry their out-of-fold template scores. ``event_id`` is
+the position of an event in ``data`` (data) and in the template's source sample (template), so
+the same event has the same id in every window.
 
 Runs are independent trainings that share one k-fold split per window and differ in the seeds
 of every ensemble member. Seeds: the window's child seed ``ss`` (from
@@ -81,7 +82,7 @@ class WeakProducer(ScoreProducer):
             "features": [data.feature_names[c] for c in cols],
             "classifier": "HistGradientBoostingClassifier ensemble, stratified k-fold",
             "fold": "k-fold split fixed per window and shared by runs; -1 = event not used in "
-                    "training, scored by the mean of the k fold ensembles",
+                    "training, scored by the ensemble of one fold drawn at random",
         }
 
     def score_window(self, data: Events, window: Window, *, runs: int,
