@@ -149,6 +149,9 @@ class ScoreProducer(ABC):
     name: ClassVar[str]
     #: The producer needs ``reference``: an independent background sample (IAD, exact).
     needs_reference: ClassVar[bool] = False
+    #: The reference is a *simulated* background (SALAD), not a sample of the data's own
+    #: background model: studies hand it the other generator.
+    reference_is_simulation: ClassVar[bool] = False
     #: The producer scores data events outside the window when ``score_range`` asks for it.
     supports_score_range: ClassVar[bool] = True
     #: The producer trains models (then every data event in the window has a fold >= 0).

@@ -88,6 +88,7 @@ class SALADProducer(FlowProducerBase, ScoreProducer):
 
     name: ClassVar[str] = "salad"
     needs_reference: ClassVar[bool] = True
+    reference_is_simulation: ClassVar[bool] = True
     supports_score_range: ClassVar[bool] = False
 
     def describe(self, data: Events) -> dict[str, Any]:

@@ -68,6 +68,14 @@ class StudySize:
 
 
 SIZES: dict[str, StudySize] = {
+    "tiny": StudySize(
+        name="tiny", n_background=50_000, n_reference=50_000, n_mc=50_000,
+        eps_b=(1e-2, 1e-3), global_toys=300, runs=1,
+        presets={"iad": "fast", "cwola": "fast", "ranode": "small", "anode": "fast",
+                 "ae": "fast", "*": ("test",)},
+        compute="checks and reduced reproductions: exact score ~1 s per point; BDT producers "
+                "(fast) ~5-10 s per window and point; flow producers (test presets, R-ANODE "
+                "small) ~10-40 s per window and point on a busy 2-core machine"),
     "small": StudySize(
         name="small", n_background=200_000, n_reference=200_000, n_mc=200_000,
         eps_b=(1e-2, 1e-3), global_toys=1000, runs=1,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bumpstat.plotting.style import finish, hep_style, new_axes
+from bumpstat.plotting.style import finish, hep_style, new_axes, place_legend
 
 __all__ = ["plot_significance_vs_injection", "plot_sic_vs_injection", "plot_w_hat",
            "study_figures"]
@@ -44,6 +44,36 @@ def _series(result: Any, quantity: str, x: str) -> Iterator[tuple[str, str, np.n
         yield s, m, xs, med, band
 
 
+def _lower_bound_mask(result: Any, score: str, method: str, x: str,
+                      xs: np.ndarray) -> np.ndarray:
+    """Levels whose median global Z is a lower bound (at least half the seeds had no toy at
+    or above the observed Z)."""
+    rows = [r for r in result.summary_of(score_method=score, method=method)
+            if r.get("z_global_median") is not None]
+    flags = {(r["n_signal"] if x == "n_signal" else r["s_over_sqrt_b_median"]):
+             2 * r.get("z_global_n_lower_bound", 0) >= max(r.get("z_global_n", 1), 1)
+             and r.get("z_global_n_lower_bound", 0) > 0 for r in rows}
+    return np.array([flags.get(v, False) for v in xs], dtype=bool)
+
+
+def _lower_bound_arrows(ax: Any, arrows: list[tuple[float, float, str]]) -> None:
+    """Upward arrows on medians that are lower bounds, and one legend entry for them."""
+    if not arrows:
+        return
+    from matplotlib.lines import Line2D
+
+    lo, hi = ax.get_ylim()
+    length = 0.08 * (hi - lo)
+    for xv, yv, color in arrows:
+        ax.annotate("", xy=(xv, yv + length), xytext=(xv, yv),
+                    arrowprops={"arrowstyle": "->", "color": color, "lw": 1.5})
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="grey", marker=r"$\uparrow$", ls="none",
+                          markersize=12))
+    labels.append("global Z: lower bound (no toy reached it)")
+    place_legend(ax, handles=handles, labels=labels, fontsize="x-small")
+
+
 def _xlabel(x: str) -> str:
     return r"$N_{\mathrm{sig}}$ injected" if x == "n_signal" else \
         "S/\u221aB in the 3.3-3.7 TeV window"
@@ -60,6 +90,7 @@ def plot_significance_vs_injection(result: Any, *, quantities: tuple[str, ...] =
     with hep_style():
         fig, ax = new_axes(ax)
         k = 0
+        arrows: list[tuple[float, float, str]] = []
         for q_i, q in enumerate(quantities):
             for s, m, xs, med, band in _series(result, q, x):
                 color = f"C{k % 10}"
@@ -67,12 +98,18 @@ def plot_significance_vs_injection(result: Any, *, quantities: tuple[str, ...] =
                 ax.plot(xs, med, color=color, ls=_LINESTYLES.get(m, ":"),
                         marker="os^"[q_i % 3], label=f"{s} / {m}: {_QUANTITY_LABELS.get(q, q)}")
                 ax.fill_between(xs, band[:, 0], band[:, 1], color=color, alpha=0.2, lw=0)
+                if q == "z_global":
+                    low = _lower_bound_mask(result, s, m, x, xs)
+                    arrows += [(xv, yv, color) for xv, yv in zip(xs[low], med[low],
+                                                                strict=True)]
+        _lower_bound_arrows(ax, arrows)
         for lvl in (3, 5):
             ax.axhline(lvl, color="grey", ls=":", lw=1)
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xlabel(_xlabel(x))
         ax.set_ylabel(r"median $Z$ ($16$-$84\%$ band over seeds)")
-        ax.legend(fontsize="x-small")
+        if not arrows:
+            ax.legend(fontsize="x-small")
         return finish(fig, path)
 
 

@@ -52,7 +52,10 @@ def _rng(ss: np.random.SeedSequence) -> np.random.Generator:
 
 def delta_sys_task(config: StudyConfig, score_method: str, seed_index: int) -> dict:
     """delta_sys^MC (paper 003 eqs. 4–5) of one producer and seed: the producer run on two
-    signal-free samples of the alternative generator; returns ``DeltaSys.to_dict()``."""
+    signal-free samples of the alternative generator; returns ``DeltaSys.to_dict()``.
+
+    A producer whose reference is a simulation (SALAD) gets the nominal generator as its
+    simulation here: the roles of the two generators are swapped, as in the data points."""
     from bumpstat.data import SyntheticLHCO
     from bumpstat.direct.delta_sys import estimate_delta_sys
 
@@ -61,7 +64,8 @@ def delta_sys_task(config: StudyConfig, score_method: str, seed_index: int) -> d
     _, _, s_data, s_ref = sample_seeds(config.seed, seed_index)
     sz = config.size
     data = alt.sample_background(sz.n_mc, seed=_rng(s_data))
-    ref = (alt.sample_background(sz.n_mc, seed=_rng(s_ref))
+    ref_gen = SyntheticLHCO() if getattr(producer, "reference_is_simulation", False) else alt
+    ref = (ref_gen.sample_background(sz.n_mc, seed=_rng(s_ref))
            if getattr(producer, "needs_reference", False) else None)
     seed = np.random.SeedSequence(config.seed, spawn_key=(seed_index, 2))
     mc = producer.produce(data, config.windows, runs=sz.runs, seed=seed, reference=ref,
@@ -133,7 +137,10 @@ def point_task(config: StudyConfig, score_method: str, n_signal: int, seed_index
     bkg = gen.sample_background(sz.n_background, seed=_rng(s_bkg))
     sig_rng = _rng(s_sig)
     data = Events.concatenate(bkg, gen.sample_signal(n_signal, seed=sig_rng)).shuffled(sig_rng)
-    ref = (gen.sample_background(sz.n_reference, seed=_rng(s_ref))
+    # the reference of IAD/exact is the data's own background model; SALAD's is a simulation
+    ref_gen = (SyntheticLHCO(variant="alternative")
+               if getattr(producer, "reference_is_simulation", False) else gen)
+    ref = (ref_gen.sample_background(sz.n_reference, seed=_rng(s_ref))
            if getattr(producer, "needs_reference", False) else None)
     sf = producer.produce(data, config.windows, runs=sz.runs, seed=s_prod, reference=ref,
                           score_range=config.fit_range if "fit" in methods else None,

@@ -88,6 +88,10 @@ def summarise(points: Sequence[dict]) -> list[dict]:
                 row[f"{q}_band"] = band
                 row[f"{q}_n"] = k
             row["n_valid"] = sum(bool(p.get("valid", True)) for p in pts)
+            if any("z_global_bound" in p for p in pts):
+                # seeds whose global Z is only a lower bound (no toy reached the observed Z)
+                row["z_global_n_lower_bound"] = sum(p.get("z_global_bound") == "lower"
+                                                    for p in pts)
             block.append(row)
         ns = [r["n_signal"] for r in block]
         reaches = {q: {str(lv): reach(ns, [r.get(f"{q}_median") for r in block], lv)
