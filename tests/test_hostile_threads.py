@@ -59,3 +59,30 @@ def test_fit_flow_leaves_torch_threads_unchanged():
         assert torch.get_num_threads() == other
     finally:
         torch.set_num_threads(before)
+
+
+def test_available_cpus_follows_the_affinity():
+    """A process pinned to one CPU (taskset) gets one thread, whatever os.cpu_count() says."""
+    import subprocess
+    import sys
+
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    code = ("import os; from bumpstat import parallel; "
+            "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "print(parallel.available_cpus(), parallel.idle_cpus(0.01), os.cpu_count())")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out[:2] == ["1", "1"]
+
+
+def test_torch_threads_take_only_the_idle_cpus(monkeypatch):
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    monkeypatch.setattr(parallel, "idle_cpus", lambda sample=0.05: 1)  # a busy neighbour
+    with parallel.torch_threads(2) as n:
+        assert n == 1 and torch.get_num_threads() == 1
+    with parallel.torch_threads(2, adapt=False) as n:
+        assert n == 2  # an explicit count without adapt is the caller's choice
+    assert torch.get_num_threads() == before
