@@ -18,7 +18,7 @@ from bumpstat.stats import (
     discovery,
     upper_limit,
 )
-from bumpstat.stats.cutcount import _Model
+from bumpstat.stats.onebin_model import OneBinModel
 
 
 def _nll(mu, gamma, n, a, b, tau):
@@ -41,7 +41,7 @@ def _nll(mu, gamma, n, a, b, tau):
 def test_conditional_gamma_is_the_likelihood_minimum(n, a_scale, b, sigma, mu):
     tau = 1.0 / sigma**2
     a = a_scale * tau
-    model = _Model(n, b, sigma)
+    model = OneBinModel(n, b, sigma)
     g = float(model.gamma_hat_hat(np.asarray(mu), np.asarray(n), np.asarray(a)))
     res = optimize.minimize_scalar(
         lambda lg: _nll(mu, math.exp(lg), n, a, b, tau),

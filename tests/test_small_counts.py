@@ -24,8 +24,9 @@ from scipy import optimize, stats
 
 from bumpstat.cli import main
 from bumpstat.exceptions import InputError
-from bumpstat.stats.cutcount import _Model, cut_and_count
+from bumpstat.stats.cutcount import cut_and_count
 from bumpstat.stats.onebin import one_bin_test, z_bi
+from bumpstat.stats.onebin_model import OneBinModel
 from bumpstat.stats.significance import asimov_significance
 from bumpstat.stats.toys import (
     LIMIT_CLS_TOYS,
@@ -121,7 +122,7 @@ def test_statistics_on_the_data_equal_the_closed_form(n, b, s):
     m = _OneBin(n, b, s)
     t_obs = float(m.t0(np.float64(n), np.float64(m.a_obs)))
     assert t_obs == pytest.approx(asimov_significance(n, b, s), rel=1e-8, abs=1e-8)  # eq. 6
-    ref = _Model(n, b, s)
+    ref = OneBinModel(n, b, s)
     for mu in (0.3, 2.0, 6.0, 15.0):
         assert float(m.qtilde(mu, np.float64(n), np.float64(m.a_obs))) == pytest.approx(
             float(ref.qtilde(mu)), rel=1e-8, abs=1e-9)
