@@ -525,3 +525,19 @@ def test_atomic_path_interrupted_right_after_creating_the_temporary_file(tmp_pat
         tmp.write_text("never")
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_output_dir_refuses_a_symlink_pointing_outside(tmp_path):
+    from bumpstat.exceptions import InputError
+    from bumpstat.outputs import OutputDir
+
+    (tmp_path / "victim").write_text("keep")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "scan.json").symlink_to(tmp_path / "victim")
+    (out / "workspaces").symlink_to(tmp_path, target_is_directory=True)
+    od = OutputDir(out)
+    for parts in (("scan.json",), ("workspaces", "a.json")):
+        with pytest.raises(InputError, match="would be outside"):
+            od.file(*parts)
+    assert (tmp_path / "victim").read_text() == "keep"
