@@ -103,3 +103,19 @@ def test_import_bumpstat_does_not_import_heavy_extras(heavy):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_no_name_shadows_a_subpackage():
+    """``import bumpstat.a.b as m`` works for every package: no function or class exported by a
+    package has the name of one of its subpackages or modules."""
+    import importlib
+
+    for name in sorted(_modules()):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional extra is missing
+            continue
+        obj = importlib.import_module(name.split(".")[0])
+        for part in name.split(".")[1:]:
+            obj = getattr(obj, part)
+        assert obj is sys.modules[name], f"{name} is shadowed by {obj!r}"

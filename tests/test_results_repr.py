@@ -154,7 +154,7 @@ def _factories():
         "bumpstat.stats.mixture.ProfileCurve": lambda: _mixture()[1],
         "bumpstat.direct.delta_sys.DeltaSys": lambda: estimate_delta_sys(
             toy_score_file(n_runs=2, seed=5), np.array([0.1, 1e-2])),
-        "bumpstat.fit.bumphunt.BumpHuntResult": lambda: bumphunt(_fits()[0], window=(3.3, 3.7)),
+        "bumpstat.fit.hunt.BumpHuntResult": lambda: bumphunt(_fits()[0], window=(3.3, 3.7)),
         "bumpstat.fit.sideband.SidebandFit": lambda: _fits()[1][4],
         "bumpstat.fit.gof.GoodnessOfFit": lambda: goodness_of_fit(_fits()[1][4]),
         "bumpstat.fit.gof.NestedTest": lambda: compare_nested([_fits()[1][3], _fits()[1][4]])[1][0],

@@ -4,7 +4,7 @@ Reads m from a ``.npy`` array, a named array of an ``.npz`` archive (``--key``),
 file: a histogram (TH1, ``--key NAME``) or a branch of a tree (``--key tree/branch`` or
 ``FILE.root:tree/branch``); ``--mass-unit GeV`` divides masses and histogram edges by 1000. Fits
 the sidebands, predicts and tests the signal region and sets an upper limit
-(:func:`bumpstat.fit.bumphunt.bumphunt`). Prints a short summary, or the full result as strict
+(:func:`bumpstat.fit.hunt.bumphunt`). Prints a short summary, or the full result as strict
 JSON with ``--json``; ``-o/--output FILE`` writes the full result JSON atomically, ``--plot
 FILE`` the spectrum with the fit. Pickled data are never loaded.
 """

@@ -29,7 +29,7 @@ def fit_section(od: OutputDir, scores, mc_scores, window: Window, *,
                 eps_b: float = 1e-2) -> tuple[str, dict[str, str]]:
     """Sideband fit of ``window`` at ``eps_b`` (first run), and the sculpting curve of its
     score on the signal-free sample (Hallin et al., arXiv:2210.14924, eq. 5)."""
-    from bumpstat.fit.bumphunt import bumphunt
+    from bumpstat.fit.hunt import bumphunt
     from bumpstat.fit.sculpting import sculpting_curve
     from bumpstat.plotting.fit import plot_fit, plot_sculpting
 

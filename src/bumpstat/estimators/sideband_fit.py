@@ -3,7 +3,7 @@
 Per window, run and working point: the threshold ``R_c`` is the direct method's (a fraction
 ``eps_b`` of the window's template passes), applied to every data event of the window in the
 fit range; the m spectrum of the selected events is fitted in the sidebands and the SR
-prediction tested (:func:`bumpstat.fit.bumphunt.bumphunt`). The data of each window in the score
+prediction tested (:func:`bumpstat.fit.hunt.bumphunt`). The data of each window in the score
 file must therefore cover the fit range, not only the SR (:meth:`SidebandFitEstimator.check`).
 
 The upper limit uses the one-bin Poisson-constrained model with the fit's relative uncertainty
@@ -23,9 +23,9 @@ import numpy as np
 from bumpstat.direct.thresholds import template_thresholds
 from bumpstat.estimators.base import BackgroundEstimator
 from bumpstat.exceptions import BumpstatError, InputError
-from bumpstat.fit.bumphunt import bumphunt
 from bumpstat.fit.functions import SQRT_S
 from bumpstat.fit.gof import GOF_MIN_P
+from bumpstat.fit.hunt import bumphunt
 from bumpstat.scanpoint import ScanPoint
 from bumpstat.scores.schema import ScoreFile, WindowScores
 from bumpstat.windows import DEFAULT_RANGE

@@ -19,7 +19,7 @@ module                    job
 ``fit.gof``               chi2/ndof, deviance p-value, KS of pulls, ``GOF_MIN_P``, choice
 ``fit.srtest``            SR prediction and its uncertainty, profile-likelihood test
 ``fit.toys``              Poisson pseudo-experiments
-``fit.bumphunt``          score cut + fit + test + limit -> ``BumpHuntResult``
+``fit.hunt``          score cut + fit + test + limit -> ``BumpHuntResult``
 ``fit.sculpting``         paper 001 eq. 5 sculpting metric
 ========================  ================================================================
 """
@@ -27,12 +27,6 @@ module                    job
 from __future__ import annotations
 
 from bumpstat.fit.binning import histogram, log_uniform_edges, make_edges, sr_mask
-from bumpstat.fit.bumphunt import (
-    BumpHuntResult,
-    bumphunt,
-    bumphunt_histogram,
-    score_threshold,
-)
 from bumpstat.fit.functions import (
     FUNCTIONS,
     SQRT_S,
@@ -50,6 +44,12 @@ from bumpstat.fit.gof import (
     compare_nested,
     goodness_of_fit,
     select_function,
+)
+from bumpstat.fit.hunt import (
+    BumpHuntResult,
+    bumphunt,
+    bumphunt_histogram,
+    score_threshold,
 )
 from bumpstat.fit.minimise import FitWarning
 from bumpstat.fit.sculpting import (

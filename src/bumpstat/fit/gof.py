@@ -13,7 +13,7 @@ Definitions (sideband bins only, the SR is blinded):
 
 Gate (:data:`GOF_MIN_P`): a sideband fit whose deviance p-value is below ``min_gof_p`` (default
 ``1e-3``) does not describe the sidebands, so its interpolation into the signal region is not
-trusted -- :func:`bumpstat.fit.bumphunt.bumphunt` then returns ``valid: False`` with the reason
+trusted -- :func:`bumpstat.fit.hunt.bumphunt` then returns ``valid: False`` with the reason
 (:meth:`GoodnessOfFit.failure`), keeping the numbers for inspection. For background-only spectra
 drawn from the fit function the deviance p-value is uniform, so about 0.1% of them are flagged.
 
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Smallest sideband deviance p-value of a trusted fit (``min_gof_p`` of
-#: :func:`bumpstat.fit.bumphunt.bumphunt`): below it the fit function does not describe the
+#: :func:`bumpstat.fit.hunt.bumphunt`): below it the fit function does not describe the
 #: sidebands and the result is ``valid: False``. Background-only spectra drawn from the fit
 #: function are flagged at this rate (0.1%).
 GOF_MIN_P: float = 1e-3

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from bumpstat.exceptions import InputError
-from bumpstat.fit.bumphunt import score_threshold
+from bumpstat.fit.hunt import score_threshold
 from bumpstat.results import Result
 
 __all__ = ["SculptingResult", "equal_content_edges", "sculpting_chi2", "sculpting_curve"]
