@@ -111,6 +111,13 @@ def test_bad_options_fail_before_any_work():
         run_scan(sf, executor="process", max_workers=-1, progress=False)
     with pytest.raises(InputError, match="no window"):
         run_scan(sf, windows=["SR42"], progress=False)
+    # the fit estimator's options are checked when it is built, not in every window
+    for options, needle in [({"bins": 10**20}, "number of bins"), ({"bins": "abc"}, "bins"),
+                            ({"function": "dijet9"}, "unknown fit function"),
+                            ({"fit_range": (5.0, 3.0)}, "0 < low < high"),
+                            ({"fit_range": ("a", 3.0)}, "must be numbers")]:
+        with pytest.raises(InputError, match=needle):
+            SidebandFitEstimator(**options)
 
 
 def test_fit_estimator_refuses_sr_only_data_up_front():

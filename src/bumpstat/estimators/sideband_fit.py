@@ -23,7 +23,8 @@ import numpy as np
 from bumpstat.direct.thresholds import template_thresholds
 from bumpstat.estimators.base import BackgroundEstimator
 from bumpstat.exceptions import BumpstatError, InputError
-from bumpstat.fit.functions import SQRT_S
+from bumpstat.fit.binning import check_bins
+from bumpstat.fit.functions import SQRT_S, get_function
 from bumpstat.fit.gof import GOF_MIN_P
 from bumpstat.fit.hunt import bumphunt
 from bumpstat.scanpoint import ScanPoint
@@ -67,9 +68,19 @@ class SidebandFitEstimator(BackgroundEstimator):
         if not isinstance(self.function, str):
             raise InputError("the scan's fit estimator takes a function name (dijet3, dijet4, "
                              "dijet5, linear); fit custom functions with bumpstat.fit.bumphunt")
-        object.__setattr__(self, "fit_range", tuple(float(v) for v in self.fit_range))
-        if self.edges is not None:
-            object.__setattr__(self, "edges", tuple(float(v) for v in self.edges))
+        get_function(self.function)  # an unknown name fails here, not in every window
+        try:
+            rng = tuple(float(v) for v in self.fit_range)
+            edges = None if self.edges is None else tuple(float(v) for v in self.edges)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"fit estimator: fit_range and edges must be numbers (TeV): {err}"
+                             ) from err
+        if len(rng) != 2 or not (np.isfinite(rng).all() and 0.0 < rng[0] < rng[1]):
+            raise InputError(f"fit estimator: fit_range must be (low, high) in TeV with "
+                             f"0 < low < high, got {self.fit_range}")
+        object.__setattr__(self, "fit_range", rng)
+        object.__setattr__(self, "edges", edges)
+        check_bins(self.bins)
         if not 0.0 <= float(self.min_gof_p) < 1.0:
             raise InputError(f"min_gof_p must be in [0, 1), got {self.min_gof_p}")
 

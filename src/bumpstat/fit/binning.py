@@ -107,8 +107,12 @@ def log_uniform_edges(fit_range: tuple[float, float], bins: int) -> np.ndarray:
 
 def check_bins(bins: Any) -> int:
     """``bins`` as an int in ``[1, MAX_BINS]`` (a huge count would exhaust memory or time)."""
-    if isinstance(bins, bool) or not float(bins).is_integer() or not 1 <= bins <= MAX_BINS:
-        raise InputError(f"number of bins must be an integer from 1 to {MAX_BINS}, got {bins}")
+    try:
+        ok = not isinstance(bins, bool) and float(bins).is_integer() and 1 <= bins <= MAX_BINS
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InputError(f"number of bins must be an integer from 1 to {MAX_BINS}, got {bins!r}")
     return int(bins)
 
 
