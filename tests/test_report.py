@@ -100,3 +100,20 @@ def test_scan_cli_without_delta_sys_warns_and_writes_limit_plots(tmp_path):
     assert results and all(not r["valid"] for r in results)
     assert all("no delta_sys given" in r["reason"] for r in results)
     assert all(np.isfinite(r["z"]) for r in results)  # the numbers are kept for inspection
+
+
+def test_scan_cli_signal_efficiency_and_luminosity(tmp_path):
+    sf = toy_score_file(n_runs=1, seed=4, n_signal=100)
+    write_scores(tmp_path / "scores.h5", sf)
+    out = tmp_path / "scan"
+    res = CliRunner().invoke(main, ["scan", str(tmp_path / "scores.h5"), "--out", str(out),
+                                    "--eps-b", "1e-2", "--delta-sys", "0", "--quiet",
+                                    "--signal-efficiency", "0.5", "--luminosity", "139"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert (out / "limits_xsec_direct_eps0.01.png").is_file()
+    report = (out / "report.md").read_text()
+    assert "observed σ UL [fb]" in report and "UL / (ε_S N_SR)" in report
+    bad = CliRunner().invoke(main, ["scan", str(tmp_path / "scores.h5"), "--out", str(out),
+                                    "--signal-efficiency", "0"])
+    assert bad.exit_code == 2 and "--signal-efficiency" in bad.output

@@ -99,11 +99,19 @@ def _executor(workers: int | None, scheduler: str | None):
 @click.option("--workspaces", type=click.Choice(["none", "poisson", "gaussian"]), default="none",
               show_default=True,
               help="Also export pyhf workspaces (OUT/workspaces/*.json) of the direct method.")
+@click.option("--signal-efficiency", type=click.FloatRange(0.0, 1.0, min_open=True),
+              default=None,
+              help="Signal efficiency of the selection before the SR count: the limits are "
+                   "also given as the signal fraction before it (and sigma, not sigma x eps).")
+@click.option("--luminosity", type=click.FloatRange(0.0, min_open=True), default=None,
+              help="Integrated luminosity in fb^-1: adds cross-section limits in fb to the "
+                   "report and limits_xsec_*.png.")
 @json_option
 @quiet_option
 @command_errors
 def scan(scores, out, eps_b, delta_sys, sigma_sys, per_window, methods, function, fit_range,
-         bins, workers, scheduler, global_toys, seed, workspaces, as_json, quiet) -> None:
+         bins, workers, scheduler, global_toys, seed, workspaces, signal_efficiency, luminosity,
+         as_json, quiet) -> None:
     """Scan every window and working point of a SCORES file; write OUT/scan.json, plots and
     OUT/report.md."""
     from bumpstat.direct.delta_sys import DeltaSys
@@ -145,7 +153,8 @@ def scan(scores, out, eps_b, delta_sys, sigma_sys, per_window, methods, function
         n_ws = len(result.export_workspaces(od, constraint=workspaces))
         info(f"wrote {n_ws} pyhf workspaces to {out / 'workspaces'}", quiet=quiet)
     write_report(od, result, dsys if isinstance(dsys, DeltaSys) else None,
-                 title=f"bumpstat scan of {scores.name}")
+                 title=f"bumpstat scan of {scores.name}", efficiency=signal_efficiency,
+                 luminosity=luminosity)
     od.finish()
     if as_json:
         emit_json(result)
