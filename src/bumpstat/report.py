@@ -176,7 +176,8 @@ def _global_lines(scan) -> list[str]:
         z = f"Z_global = {g.z_global:.2f}"
     lines = [f"**Global significance ({g.method}):** {z}, {p}, from {g.n_toys} background-only "
              f"pseudo-experiments over {g.n_points} windows × working points (trials factor "
-             f"{g.trials_factor:.3g}; Šidák for independent tests p = {g.p_global_sidak:.3g}). "
+             f"{'≤ ' if g.p_global_bound else ''}{g.trials_factor:.3g}; Šidák for independent "
+             f"tests p = {g.p_global_sidak:.3g}). "
              f"Pseudo-experiments: {g.approximation}; systematic {g.systematic}."]
     if not g.valid:
         lines.append(f"✗ The global significance is not valid: {g.reason}")

@@ -79,8 +79,12 @@ class ScanResult(Result):
                      f"{best.eps_b:g} ({best.method})")
         except InputError:
             pass
-        if self.global_significance is not None:
-            text += f"; global Z = {self.global_significance.z_global:.2f}"
+        g = self.global_significance
+        if g is not None:
+            rel = ">" if g.p_global_bound else "="
+            text += f"; global Z {rel} {g.z_global:.2f} ({g.n_toys} toys)"
+        else:
+            text += "; global significance not computed (look-elsewhere effect not evaluated)"
         return text + ")"
 
     def records(self) -> list[dict]:

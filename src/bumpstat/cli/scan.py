@@ -67,6 +67,10 @@ def _executor(workers: int | None, scheduler: str | None):
     return "process" if workers else None
 
 
+#: Global-significance toys of a scan with the direct method unless --global-toys says otherwise.
+DEFAULT_GLOBAL_TOYS = 1000
+
+
 @click.command()
 @click.argument("scores", type=click.Path(dir_okay=False, path_type=Path))
 @out_dir_option(help="Output directory: scan.json, report.md, plots [, workspaces/].")
@@ -92,9 +96,10 @@ def _executor(workers: int | None, scheduler: str | None):
               help="Run windows in a local process pool of this size.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run windows on a Dask cluster (e.g. tcp://host:8786).")
-@click.option("--global-toys", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--global-toys", type=click.IntRange(min=0), default=None,
               help="Background-only pseudo-experiments for the global significance of the "
-                   "largest local significance of the direct method (0: none).")
+                   "largest local significance of the direct method (0: none). Default: "
+                   "1000 when the direct method is scanned.")
 @seed_option(0)
 @click.option("--workspaces", type=click.Choice(["none", "poisson", "gaussian"]), default="none",
               show_default=True,
@@ -132,6 +137,10 @@ def scan(scores, out, eps_b, delta_sys, sigma_sys, per_window, methods, function
     if "fit" in names:
         ests.append(SidebandFitEstimator(function=function, bins=bins,
                                          **({"fit_range": tuple(fit_range)} if fit_range else {})))
+    if global_toys and "direct" not in names:
+        raise InputError("--global-toys needs the direct method (--methods direct ...)")
+    if global_toys is None:
+        global_toys = DEFAULT_GLOBAL_TOYS if "direct" in names else 0
     sf = read_scores(scores)
     od = OutputDir(out, inputs=[scores, delta_sys if isinstance(dsys, DeltaSys) else None])
     executor = _executor(workers, scheduler)
@@ -140,8 +149,6 @@ def scan(scores, out, eps_b, delta_sys, sigma_sys, per_window, methods, function
     if global_toys:
         from bumpstat.global_significance import global_significance, with_global_significance
 
-        if "direct" not in names:
-            raise InputError("--global-toys needs the direct method (--methods direct ...)")
         result = with_global_significance(result, global_significance(
             sf, result, n_toys=global_toys, seed=seed, executor=executor, max_workers=workers,
             progress=not quiet))
