@@ -189,8 +189,10 @@ def test_cli_train_then_fit(tmp_path):
     r = CliRunner().invoke(main, ["ranode", "train", str(f), "--preset", "test", "--seed", "1",
                                   "--out", str(out), "--quiet", "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert "w_learned" in d and "fit" in d and (out / "ranode.json").exists()
+    # the test preset is not for physics: the result and the terminal say so, even with --quiet
+    assert d["valid"] is False and "NOT VALID" in r.stderr and "test" in r.stderr
     manifest = json.loads((out / "bumpstat-manifest.json").read_text())
     assert manifest["complete"] and set(manifest["files"]) == {"densities.npz", "ranode.json"}
     r2 = CliRunner().invoke(main, ["ranode", "fit", str(out / "densities.npz"), "--json"])

@@ -141,4 +141,7 @@ def train_cmd(events, out, window, sideband, sb_width, fit_range, preset, seed, 
         emit_json(payload)
     else:
         click.echo(_summary(payload["fit"]) + f"\nlearned w (training) = {res.w_learned:.4g}")
+    if not res.valid and res.reason != payload["fit"].get("reason"):
+        # the whole result (preset, learned densities), beyond the w fit's own validity
+        info(f"NOT VALID: {res.reason}", quiet=False)
     info(f"wrote {dens} and {od.root / 'ranode.json'}", quiet=quiet)
