@@ -162,6 +162,34 @@ def test_fit_accepts_boost_histogram_weighted_or_not():
         bumphunt(h, window=(3.3, 3.7), eps_b=0.1)
 
 
+def test_fit_sideband_and_function_choice_accept_histograms():
+    bh = pytest.importorskip("boost_histogram")
+    from bumpstat.fit import fit_sideband, histogram, make_edges, select_function
+
+    m = _spectrum()
+    e = make_edges((2.8, 5.2), 30, (3.3, 3.7))
+    counts, _ = histogram(m, e)
+    h = bh.Histogram(bh.axis.Variable(e)).fill(m)
+    ref = fit_sideband(counts, e, sr=(3.3, 3.7))
+    got = fit_sideband(h, sr=(3.3, 3.7))
+    assert got.parameters == pytest.approx(ref.parameters, rel=1e-9)
+    assert got.variances is None
+    # weighted: the variances come from the histogram (scaled Poisson likelihood)
+    w = np.full(m.size, 0.5)
+    hw = bh.Histogram(bh.axis.Variable(e), storage=bh.storage.Weight()).fill(m, weight=w)
+    cw, vw = histogram(m, e, weights=w)
+    fw = fit_sideband(hw, sr=(3.3, 3.7))
+    np.testing.assert_allclose(fw.variances, vw, rtol=1e-12)
+    assert fw.parameters == pytest.approx(
+        fit_sideband(cw, e, sr=(3.3, 3.7), variances=vw).parameters, rel=1e-9)
+    assert select_function(h, sr=(3.3, 3.7)).chosen == select_function(
+        counts, e, sr=(3.3, 3.7)).chosen
+    with pytest.raises(InputError, match="either a histogram"):
+        fit_sideband(h, e, sr=(3.3, 3.7))
+    with pytest.raises(InputError, match="edges are needed"):
+        fit_sideband(counts, sr=(3.3, 3.7))
+
+
 def test_fit_cli_reads_root_histogram_and_branch(tmp_path):
     bh = pytest.importorskip("boost_histogram")
     from bumpstat.fit import make_edges

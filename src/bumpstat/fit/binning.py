@@ -27,6 +27,7 @@ MAX_BINS = 10_000
 __all__ = [
     "MAX_BINS",
     "check_bins",
+    "spectrum",
     "check_masses",
     "check_range",
     "check_sr",
@@ -238,6 +239,26 @@ def histogram(m: np.ndarray, edges: np.ndarray, *,
 def is_histogram(obj: Any) -> bool:
     """Whether ``obj`` is a UHI plottable histogram (boost-histogram, hist, uproot TH1, …)."""
     return all(hasattr(obj, a) for a in ("axes", "values", "variances", "kind"))
+
+
+def spectrum(counts: Any, edges: Any, variances: Any = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(counts, edges, variances)`` as float arrays from arrays or from a UHI histogram (TeV).
+
+    >>> import boost_histogram as bh
+    >>> h = bh.Histogram(bh.axis.Regular(2, 3.0, 4.0)).fill([3.1, 3.2, 3.7])
+    >>> [a.tolist() for a in spectrum(h, None)[:2]]
+    [[2.0, 1.0], [3.0, 3.5, 4.0]]
+    """
+    if is_histogram(counts):
+        if edges is not None or variances is not None:
+            raise InputError("give either a histogram or counts with edges (and variances), "
+                             "not both")
+        return histogram_data(counts)
+    if edges is None:
+        raise InputError("edges are needed with an array of counts (or pass a histogram)")
+    return (np.asarray(counts, dtype=float), np.asarray(edges, dtype=float),
+            None if variances is None else variances)
 
 
 def histogram_data(h: Any, *, mass_unit: str = "TeV"

@@ -269,7 +269,8 @@ def compare_nested(fits: Sequence[SidebandFit], *, test: str = "wilks",
     return cur, tuple(tests)
 
 
-def select_function(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, float] | None,
+def select_function(counts: Any, edges: np.ndarray | None = None, *,
+                    sr: tuple[float, float] | None,
                     candidates: Sequence[str | FitFunction] = ("dijet3", "dijet4", "dijet5"),
                     test: str = "wilks", alpha: float = 0.05,
                     variances: np.ndarray | None = None,
@@ -279,7 +280,7 @@ def select_function(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, f
     Parameters
     ----------
     counts, edges, sr, variances, sqrt_s
-        As for :func:`~bumpstat.fit.sideband.fit_sideband`.
+        As for :func:`~bumpstat.fit.sideband.fit_sideband` (``counts`` may be a histogram).
     candidates : sequence
         Functions ordered from simplest to most complex (nested).
     test : {"wilks", "ftest"}

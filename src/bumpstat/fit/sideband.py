@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bumpstat.exceptions import FitError, InputError
 from bumpstat.fit.base import SQRT_S, FitFunction, Parametrisation
-from bumpstat.fit.binning import sr_mask
+from bumpstat.fit.binning import spectrum, sr_mask
 from bumpstat.fit.cost import cost_and_hessian
 from bumpstat.fit.functions import get_function
 from bumpstat.fit.minimise import FitWarning, minimise, minuit_ok
@@ -121,7 +122,8 @@ class SidebandFit(Result):
         return ~self.sr_bins
 
 
-def fit_sideband(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, float] | None,
+def fit_sideband(counts: Any, edges: np.ndarray | None = None, *,
+                 sr: tuple[float, float] | None,
                  function: str | FitFunction = "dijet4", variances: np.ndarray | None = None,
                  sqrt_s: float = SQRT_S, start: np.ndarray | None = None,
                  parametrisation: Parametrisation | None = None,
@@ -130,10 +132,13 @@ def fit_sideband(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, floa
 
     Parameters
     ----------
-    counts : array (n_bins,)
-        Observed counts (or sums of weights) per bin.
-    edges : array (n_bins + 1,)
-        Bin edges in TeV; the SR edges must be among them (see :func:`make_edges`).
+    counts : array (n_bins,) or histogram
+        Observed counts (or sums of weights) per bin, or a 1-D UHI histogram of m in TeV
+        (boost-histogram, hist, uproot TH1; weighted or not), whose edges and variances are
+        then used.
+    edges : array (n_bins + 1,), optional
+        Bin edges in TeV (not with a histogram); the SR edges must be among them (see
+        :func:`make_edges`).
     sr : (low, high) or None, keyword-only
         Signal region in TeV, masked in the fit; None fits all bins.
     function : str or FitFunction
@@ -162,8 +167,7 @@ def fit_sideband(counts: np.ndarray, edges: np.ndarray, *, sr: tuple[float, floa
     InputError
         Non-finite or negative counts, shapes that do not match the edges.
     """
-    edges = np.asarray(edges, dtype=float)
-    counts = np.asarray(counts, dtype=float)
+    counts, edges, variances = spectrum(counts, edges, variances)
     if counts.ndim != 1 or counts.size != edges.size - 1:
         raise InputError(f"counts must have len(edges) - 1 = {edges.size - 1} entries, "
                          f"got shape {counts.shape}")
