@@ -20,7 +20,8 @@ from bumpstat.plotting.scan import plot_significance
 from bumpstat.producers import exact_score_file
 
 out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
-windows = bumpstat.sliding_windows()  # paper 003: 9 windows of 0.4 TeV around 3.1-3.9 TeV
+# Das et al. [arXiv:2411.00085]: 9 windows of 0.4 TeV around 3.1-3.9 TeV
+windows = bumpstat.sliding_windows()
 
 nominal, alternative = SyntheticLHCO(), SyntheticLHCO(variant="alternative")
 data = nominal.sample(n_background=500_000, n_signal=500, seed=1)

@@ -1,4 +1,5 @@
-"""Direct background estimation against brute-force counts and closed forms (paper 003 §3)."""
+"""Direct background estimation against brute-force counts and closed forms (Das et al.
+[arXiv:2411.00085] §3)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Eqs. 6-9 of paper 003 against closed forms, limits, high precision and the paper's numbers."""
+"""Eqs. 6-9 of Das et al. [arXiv:2411.00085] against closed forms, limits, high precision and the
+paper's numbers."""
 
 from __future__ import annotations
 

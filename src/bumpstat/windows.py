@@ -1,6 +1,7 @@
 """Signal-region windows in the resonant variable m (TeV) and their sidebands.
 
-The default is the sliding-window set of paper 003: 9 overlapping windows of width 0.4 TeV
+The default is the sliding-window set of Das et al. [arXiv:2411.00085]: 9 overlapping windows of
+width 0.4 TeV
 centred at ``m_n = 3.5 - 0.1 * (5 - n)`` TeV, n = 1..9.
 
 >>> ws = sliding_windows()
@@ -175,7 +176,7 @@ def sliding_windows(
 ) -> tuple[Window, ...]:
     """Sliding windows of ``width`` TeV at ``centers`` (TeV).
 
-    Without ``centers`` these are paper 003's nine windows ``3.5 - 0.1 (5 - n)``, n = 1..9,
+    Without ``centers`` these are Das et al.'s nine windows ``3.5 - 0.1 (5 - n)``, n = 1..9,
     named ``SR1`` … ``SR9``.
     """
     if width <= 0:

@@ -1,4 +1,4 @@
-"""Direct background estimation from a background template (paper 003)."""
+"""Direct background estimation from a background template (Das et al. [arXiv:2411.00085])."""
 
 from bumpstat.direct.delta_sys import DeltaSys, combine_quadrature, estimate_delta_sys
 from bumpstat.direct.estimate import WindowCounts, direct_estimate, window_counts

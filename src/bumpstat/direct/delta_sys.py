@@ -1,4 +1,5 @@
-"""The relative systematic shift ``delta_sys`` of a background template (paper 003 eqs. 4–5).
+"""The relative systematic shift ``delta_sys`` of a background template (Das et al.
+[arXiv:2411.00085] eqs. 4–5).
 
 From a signal-free score file (simulation from a second generator: ``delta_sys^MC``; or sideband
 data against a sideband template: ``delta_sys^SB``), per window ``n``, run ``r`` and working point:
@@ -163,7 +164,7 @@ def estimate_delta_sys(
 
 
 def combine_quadrature(a: DeltaSys, b: DeltaSys) -> DeltaSys:
-    """``delta_sys^{a⊕b} = sqrt(a^2 + b^2)`` per working point and window (paper 003 §3.2)."""
+    """``delta_sys^{a⊕b} = sqrt(a^2 + b^2)`` per working point and window (Das et al. §3.2)."""
     if a.eps_b.shape != b.eps_b.shape or not np.allclose(a.eps_b, b.eps_b):
         raise InputError(
             f"cannot combine delta_sys at different eps_b: {a.eps_b.tolist()} vs {b.eps_b.tolist()}"

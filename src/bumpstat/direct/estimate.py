@@ -1,4 +1,4 @@
-"""Direct background estimation in one window (paper 003 §3, eqs. 3, 8, 9).
+"""Direct background estimation in one window (Das et al. [arXiv:2411.00085] §3, eqs. 3, 8, 9).
 
 For each classifier run and working point ``eps_b``:
 
@@ -118,7 +118,7 @@ def direct_estimate(
     delta_sys : float or sequence
         Relative systematic shift ``delta_sys(eps_b)`` (eq. 3), one value or one per ``eps_b``.
     sigma_sys : float or sequence, optional
-        Relative systematic uncertainty; default ``|delta_sys|`` (paper 003's choice).
+        Relative systematic uncertainty; default ``|delta_sys|`` (Das et al.'s choice).
     cl : float
         Confidence level of the CLs upper limit.
     invalid_reason : str, optional

@@ -1,4 +1,5 @@
-"""The direct background estimator (paper 003): a template's efficiency times the SR count.
+"""The direct background estimator (Das et al. [arXiv:2411.00085]): a template's efficiency times
+the SR count.
 
 ``N_exp = eps_b N_SR (1 + delta_sys)`` (eq. 3) with ``sigma_exp`` of eq. 8; the counting test is
 the one-bin Poisson-constrained model (:func:`bumpstat.direct.direct_estimate`).
@@ -53,7 +54,7 @@ class DirectEstimator(BackgroundEstimator):
         scan's working points: its window average (eq. 5), or with ``per_window=True`` the
         value of each window (matched by name). None: not given (see the module docstring).
     sigma_sys : float or sequence of float, optional
-        Relative systematic uncertainty; default ``|delta_sys|`` (paper 003's choice).
+        Relative systematic uncertainty; default ``|delta_sys|`` (Das et al.'s choice).
     per_window : bool
         Use the per-window ``delta_sys,n`` of a :class:`DeltaSys`.
     """

@@ -2,7 +2,8 @@
 
 The pipeline step after a cut on the anomaly score: histogram m, fit the sidebands with an
 extended binned Poisson likelihood (iminuit), interpolate into the signal region and test the
-excess; plus goodness of fit, nested-function choice and the sculpting metric of paper 001.
+excess; plus goodness of fit, nested-function choice and the sculpting metric of Hallin et al.
+[arXiv:2210.14924].
 
 ========================  ================================================================
 module                    job
@@ -20,7 +21,7 @@ module                    job
 ``fit.srtest``            SR prediction and its uncertainty, profile-likelihood test
 ``fit.toys``              Poisson pseudo-experiments
 ``fit.hunt``          score cut + fit + test + limit -> ``BumpHuntResult``
-``fit.sculpting``         paper 001 eq. 5 sculpting metric
+``fit.sculpting``         Hallin et al. eq. 5 sculpting metric
 ========================  ================================================================
 """
 

@@ -21,7 +21,8 @@ import numpy as np
 from bumpstat.exceptions import InputError, WindowError
 from bumpstat.windows import MAX_MASS_TEV, check_mass_unit
 
-#: Most bins a fit accepts (paper 004 uses 30): a larger count is a typo, not a binning.
+#: Most bins a fit accepts (Collins et al. [arXiv:2104.02092] uses 30): a larger count is a typo,
+#: not a binning.
 MAX_BINS = 10_000
 
 __all__ = [
@@ -95,7 +96,7 @@ def check_sr(sr: Any, fit_range: tuple[float, float]) -> tuple[float, float]:
 
 
 def log_uniform_edges(fit_range: tuple[float, float], bins: int) -> np.ndarray:
-    """``bins`` bins uniform in log m over ``fit_range`` (TeV), as in paper 004.
+    """``bins`` bins uniform in log m over ``fit_range`` (TeV), as in Collins et al..
 
     Returns
     -------

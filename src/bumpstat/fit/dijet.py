@@ -1,4 +1,5 @@
-"""The dijet function family (paper 004 eq. 4.1) and its well-conditioned parametrisation.
+"""The dijet function family (Collins et al. [arXiv:2104.02092] eq. 4.1) and its well-conditioned
+parametrisation.
 
 ``f(m) = p0 (1 - x)^p1 / x^(p2 + p3 ln x + p4 ln^2 x)`` events per TeV, ``x = m / sqrt(s)``
 (m and sqrt(s) in TeV, sqrt(s) = 13 TeV by default), with 3, 4 or 5 parameters. ``p0`` is in
@@ -57,7 +58,7 @@ __all__ = ["DijetFunction"]
 
 @dataclass(frozen=True)
 class DijetFunction(FitFunction):
-    """Dijet function with 3, 4 or 5 parameters (paper 004 eq. 4.1).
+    """Dijet function with 3, 4 or 5 parameters (Collins et al. eq. 4.1).
 
     ``f(m) = p0 (1-x)^p1 / x^(p2 + p3 ln x + p4 ln^2 x)`` events per TeV, ``x = m / sqrt_s``.
     ``p0`` is in events per TeV, the others are dimensionless.

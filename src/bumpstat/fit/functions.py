@@ -2,7 +2,8 @@
 
 ``f(m)`` is the expected number of events per TeV with m in TeV:
 
-* ``dijet3``, ``dijet4``, ``dijet5`` -- :class:`~bumpstat.fit.dijet.DijetFunction` (paper 004
+* ``dijet3``, ``dijet4``, ``dijet5`` -- :class:`~bumpstat.fit.dijet.DijetFunction` (Collins et al.
+  [arXiv:2104.02092]
   eq. 4.1), ``sqrt_s`` in TeV;
 * ``linear`` -- :class:`~bumpstat.fit.linear.LinearFunction`;
 * any :class:`~bumpstat.fit.base.FitFunction`, e.g. a

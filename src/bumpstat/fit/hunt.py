@@ -243,7 +243,7 @@ def bumphunt(m: np.ndarray, scores: np.ndarray | None = None, *, window: Any,
     weights : array (N,), optional
         Event weights (weighted histogram, scaled Poisson likelihood).
     fit_range : (float, float)
-        Fit range in TeV (default 2.8-5.2, paper 004).
+        Fit range in TeV (default 2.8-5.2, Collins et al. [arXiv:2104.02092]).
     bins : int
         About this many log-uniform bins, SR edges aligned (see
         :func:`~bumpstat.fit.binning.make_edges`).

@@ -27,7 +27,8 @@ __all__ = ["LinearFunction"]
 
 @dataclass(frozen=True)
 class LinearFunction(FitFunction):
-    """``f(m) = p0 + p1 m`` events per TeV (p0 in 1/TeV, p1 in 1/TeV^2), as paper 004 uses after
+    """``f(m) = p0 + p1 m`` events per TeV (p0 in 1/TeV, p1 in 1/TeV^2), as Collins et al.
+    [arXiv:2104.02092] uses after
     autoencoder cuts. Fitted as ``norm`` (total count) and ``slope`` in (-1, 1), the relative
     change from the centre to the edge of the fit range, which keeps f >= 0 over the range."""
 

@@ -1,4 +1,5 @@
-"""Background sculpting metric of paper 001 (eq. 5): does a score cut change the m shape?
+"""Background sculpting metric of Hallin et al. [arXiv:2210.14924] (eq. 5): does a score cut change
+the m shape?
 
 Histogram m *before* the selection in ``n_bins`` (300) bins of equal content ``N_i``, and the
 selected events (``S_i``, total S, efficiency ``eps = S / N``) with the same bins. Both are
@@ -10,7 +11,7 @@ i.e. ``sigma_i`` is the Poisson uncertainty of the selected, normalised content 
 selection does not depend on m. Equivalently ``chi^2 = sum_i (S_i - eps N_i)^2 / (eps N_i)``.
 ``chi2_ndof = chi^2 / (n_bins - 1)``. A selection independent of m gives ~1 (more precisely
 ``1 - eps`` for sampling without replacement), so the reference is the spread of the same metric
-for random selections of the same size (paper 001 uses 100), reported as a band.
+for random selections of the same size (Hallin et al. uses 100), reported as a band.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -127,9 +128,9 @@ def sculpting_curve(m: np.ndarray, scores: np.ndarray, eps_sel: Sequence[float],
         Selection efficiencies in (0, 1].
     sr : (low, high), optional
         If given, the threshold keeps a fraction ``eps_sel`` of the events in the SR and the
-        same threshold is applied to all events (paper 001).
+        same threshold is applied to all events (Hallin et al.).
     n_bins : int
-        Equal-content bins of the unselected m distribution (300 in paper 001).
+        Equal-content bins of the unselected m distribution (300 in Hallin et al.).
     n_random : int
         Random selections per efficiency for the reference band.
     seed : int or Generator

@@ -1,6 +1,7 @@
 """Statistics of the cut-and-count experiment: significances, one-bin models, pyhf workspaces.
 
-* :mod:`bumpstat.stats.significance` -- eqs. 6-9 of paper 003 (Asimov and Gaussian
+* :mod:`bumpstat.stats.significance` -- eqs. 6-9 of Das et al. [arXiv:2411.00085] (Asimov and
+  Gaussian
   significance, sigma_exp, sigma_stat) and p-value <-> Z conversions.
 * :mod:`bumpstat.stats.cutcount` -- the closed-form one-bin Poisson-constrained model:
   discovery q0 / p-value / signed Z and asymptotic CLs upper limits, vectorised.

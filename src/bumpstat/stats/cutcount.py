@@ -29,7 +29,8 @@ so that, e.g., ``gamma(0) = (n + a)/(b + tau)``. The unconditional MLE is ``gamm
 
     q_0 = 2\\left[n\\ln\\frac{n(b+\\tau)}{b(n+\\tau)} - \\tau\\ln\\frac{n+\\tau}{b+\\tau}\\right],
 
-and with tau = 1/sigma^2 this is the square of paper 003 eq. 6: **sqrt(q0) = eq. 6 exactly for
+and with tau = 1/sigma^2 this is the square of Das et al. [arXiv:2411.00085] eq. 6: **sqrt(q0) =
+eq. 6 exactly for
 n > b**. ``z`` is kept *signed* (eq. 6, negative for a deficit) and ``p_value = Phi(-z)``, the
 convention of every bumpstat test; pyhf's ``Phi(-sqrt(q0))`` (0.5 for a deficit) is ``p_value_q0``.
 
@@ -289,7 +290,7 @@ def cut_and_count(n_obs, n_exp, rel_unc=0.0, *, cl: float = 0.95) -> CutCountRes
     Parameters
     ----------
     n_obs : array_like
-        Observed events N_obs >= 0 (paper 003: data passing the working point in the SR).
+        Observed events N_obs >= 0 (Das et al.: data passing the working point in the SR).
     n_exp : array_like
         Expected background N_exp > 0 (eq. 3).
     rel_unc : array_like, optional

@@ -1,5 +1,5 @@
 """The R-ANODE mixture likelihood of the signal fraction w (Das, Kasieczka, Shih,
-arXiv:2312.11629 = paper 002, eqs. 2–3): numpy and scipy only, no torch, no file I/O.
+arXiv:2312.11629, eqs. 2–3): numpy and scipy only, no torch, no file I/O.
 
 SR events with log-densities ``log p_sig`` and ``log p_bg`` are modelled as
 ``w p_sig + (1 - w) p_bg``: ``NLL(w) = -sum_i omega_i log(w p_sig,i + (1 - w) p_bg,i)`` with

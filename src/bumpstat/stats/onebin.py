@@ -9,7 +9,7 @@ adds the on/off significance Z_Bi of Cousins, Linnemann & Tucker (NIM A 595 (200
 arXiv:physics/0702156): the template's passing count is the "off" measurement and
 ``tau = N_BT / N_SR`` (more generally ``n_off / N_exp``).
 
->>> r = one_bin_test(384, 120, 0.0913, pyhf=False)   # paper 003 App. C.1: Z = 12, Z_G = 17
+>>> r = one_bin_test(384, 120, 0.0913, pyhf=False)   # Das et al. App. C.1: Z = 12, Z_G = 17
 >>> round(r.z, 2), round(r.z_gaussian, 2), r.method, r.valid
 (12.06, 17.04, 'asymptotic', True)
 >>> r = one_bin_test(5, n_off=40, tau=20, method="toys", n_toys=2000, pyhf=False)

@@ -1,4 +1,5 @@
-"""Significance formulas of the cut-and-count experiment (paper 003, §3.3, eqs. 6–9).
+"""Significance formulas of the cut-and-count experiment (Das et al. [arXiv:2411.00085], §3.3, eqs.
+6–9).
 
 All functions are numpy-vectorised with broadcasting and return a Python ``float`` for
 scalar input. Event counts are numbers of events; uncertainties are *relative* (fractions
@@ -380,7 +381,7 @@ def rel_unc_expected(eps_b, n_bt, sigma_sys=0.0):
 
     Examples
     --------
-    >>> round(rel_unc_expected(1e-3, 120_000), 4)  # IAD, paper 003 App. C.1: 1/sqrt(120)
+    >>> round(rel_unc_expected(1e-3, 120_000), 4)  # IAD, Das et al. App. C.1: 1/sqrt(120)
     0.0913
     >>> round(rel_unc_expected(1e-3, 120_000, 0.16), 4)
     0.1842
@@ -407,7 +408,7 @@ def rel_unc_expected(eps_b, n_bt, sigma_sys=0.0):
 def rel_unc_stat(n_exp, eps_b, n_bt):
     """Total relative statistical error, eq. 9: ``sqrt(1/N_exp + 1/(eps_b N_BT))``.
 
-    Reported alongside sigma_sys (paper 003 Table 1); it is not an input of eq. 6.
+    Reported alongside sigma_sys (Das et al. Table 1); it is not an input of eq. 6.
 
     Parameters
     ----------
