@@ -5,6 +5,7 @@ One regression test per case of issue 9 (security, silent wrong results, traceba
 
 import io
 import json
+import re
 import shutil
 import zipfile
 
@@ -251,20 +252,19 @@ def test_pickled_member_refused(good, tmp_path):
         read_scores(path)
 
 
-def test_every_np_load_refuses_pickles():
-    """allow_pickle=False at every np.load of the package (no other loader of arrays)."""
+def test_no_np_load_in_the_package():
+    """Every .npy/.npz read goes through bumpstat.npzfile (bounded, never unpickles): no module
+    of the package calls numpy.load, which would trust the archive."""
     import pathlib
     import re
 
     import bumpstat
 
     root = pathlib.Path(bumpstat.__file__).parent
-    calls = []
-    for p in root.rglob("*.py"):
-        for m in re.finditer(r"np\.load\(([^)]*)\)", p.read_text()):
-            calls.append((p.name, m.group(1)))
-    assert calls, "expected np.load sites"
-    assert all("allow_pickle=False" in args for _, args in calls), calls
+    calls = [(p.name, m.group(0)) for p in root.rglob("*.py")
+             for m in re.finditer(r"\b(?:np|numpy)\.load\s*\(|\bfrom numpy import load\b",
+                                  p.read_text())]
+    assert calls == []
 
 
 @pytest.mark.parametrize("name", ["zero.npz", "zero.h5"])
@@ -541,3 +541,261 @@ def test_output_dir_refuses_a_symlink_pointing_outside(tmp_path):
         with pytest.raises(InputError, match="would be outside"):
             od.file(*parts)
     assert (tmp_path / "victim").read_text() == "keep"
+
+
+# --------------------------------------------------------------------------- density files
+def _density_h5(path, mutate=None):
+    from bumpstat.data.densities import write_density_file
+
+    write_density_file(path, np.zeros(N), np.full(N, -1.0))
+    if mutate:
+        with h5py.File(path, "a") as f:
+            mutate(f)
+    return path
+
+
+def _density_link(kind):
+    def f(h):
+        other = h.filename + ".other.h5"
+        with h5py.File(other, "w") as o:  # a readable file elsewhere, with a fitting array
+            o["x"] = np.full(N, 5.0)
+        del h["log_p_sig"]
+        h["log_p_sig"] = (h5py.ExternalLink(other, "/x") if kind == "external"
+                          else h5py.SoftLink("/log_p_bg"))
+    return f
+
+
+def _density_external_storage(h):
+    raw = h.filename + ".raw"
+    with open(raw, "wb") as fp:
+        fp.write(np.zeros(N).tobytes())
+    del h["log_p_sig"]
+    h.create_dataset("log_p_sig", shape=(N,), dtype="f8", external=[(raw, 0, 8 * N)])
+
+
+def _density_bomb(h):
+    del h["log_p_sig"]
+    h.create_dataset("log_p_sig", (10**11,), "f8", chunks=(2**20,), compression="gzip")
+
+
+def _density_group_link(h):
+    h.create_group("real")
+    h["real/log_p_sig"] = np.zeros(N)
+    h["real/log_p_bg"] = np.zeros(N)
+    h["sr5"] = h5py.SoftLink("/real")
+
+
+DENSITY_H5 = {
+    "external link": (_density_link("external"), None, "ExternalLink; density files may not"),
+    "soft link": (_density_link("soft"), None, "SoftLink; density files may not link"),
+    "external storage": (_density_external_storage, None, "external or virtual storage"),
+    "declares more than it stores": (_density_bomb, None, r"declares shape \(100000000000,\)"),
+    "group is a soft link": (_density_group_link, "sr5", "'sr5' is a SoftLink"),
+    "field is a group": (lambda h: h.create_group("weights"), None, "'weights' must be a dataset"),
+    "bool field": (_replace("log_p_bg", np.ones(N, bool)), None, "real numbers, got dtype bool"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DENSITY_H5))
+def test_hostile_density_hdf5(tmp_path, case):
+    from bumpstat.data.densities import read_density_file
+
+    mutate, group, match = DENSITY_H5[case]
+    path = _density_h5(tmp_path / "d.h5", mutate)
+    with pytest.raises(ScoreFileError, match=f"density file '.*d.h5'.*{match}"):
+        read_density_file(path, group=group)
+
+
+def _density_npz(path, **arrays):
+    np.savez_compressed(path, **{"log_p_sig": np.zeros(N), "log_p_bg": np.zeros(N), **arrays})
+    return path
+
+
+def _density_npz_bomb(path):
+    """log_p_sig and log_p_bg declaring 2 floats each, 20 MB of zeros in one stream."""
+    _bomb(path, 2, 20_000_000)
+    with zipfile.ZipFile(path) as z:
+        member = z.read("x.npy")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("log_p_sig.npy", member)
+        buf = io.BytesIO()
+        np.lib.format.write_array(buf, np.zeros(2))
+        z.writestr("log_p_bg.npy", buf.getvalue())
+    return path
+
+
+def _npy_bytes(arr):
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+DENSITY_NPZ = {
+    "pickled member": (lambda p: _density_npz(p, weights=np.array([None] * N)),
+                       "field 'weights' holds Python objects .pickled data."),
+    "decompression bomb": (_density_npz_bomb, "field 'log_p_sig': header declares shape"),
+    "corrupt deflate stream": (
+        lambda p: _corrupt_member(_density_npz(p.with_name("ok.npz"),
+                                               weights=np.arange(5000.0)), p, 2),
+        "field 'weights': (corrupt data|not a valid .npy array)"),
+    "zero bytes": (lambda p: p.write_bytes(b""), "cannot be read as NPZ"),
+    "one .npy array": (lambda p: p.write_bytes(_npy_bytes(np.zeros(3))),
+                       "cannot be read as NPZ"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DENSITY_NPZ))
+def test_hostile_density_npz(tmp_path, case):
+    from bumpstat.data.densities import read_density_file
+
+    make, match = DENSITY_NPZ[case]
+    path = tmp_path / "d.npz"
+    make(path)
+    with pytest.raises(ScoreFileError, match=f"density file '.*d.npz'.*{match}"):
+        read_density_file(path)
+
+
+def test_zero_byte_density_hdf5(tmp_path):
+    from bumpstat.data.densities import read_density_file
+
+    (tmp_path / "z.h5").write_bytes(b"")
+    with pytest.raises(ScoreFileError, match="cannot read density file '.*z.h5'"):
+        read_density_file(tmp_path / "z.h5")
+
+
+@pytest.mark.parametrize("case", ["h5:external link", "h5:soft link", "h5:external storage",
+                                  "npz:pickled member", "npz:decompression bomb",
+                                  "npz:zero bytes"])
+def test_ranode_fit_cli_refuses_hostile_density_files(tmp_path, case):
+    """Through `bumpstat ranode fit`: exit status 2 and one line naming the file (the
+    external-link file used to be fitted with exit status 0)."""
+    from click.testing import CliRunner
+
+    from bumpstat.cli import main
+
+    kind, name = case.split(":")
+    if kind == "h5":
+        mutate, _, match = DENSITY_H5[name]
+        path = _density_h5(tmp_path / "d.h5", mutate)
+    else:
+        make, match = DENSITY_NPZ[name]
+        path = tmp_path / "d.npz"
+        make(path)
+    res = CliRunner().invoke(main, ["ranode", "fit", str(path)])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), res.output
+    assert str(path) in lines[0] and re.search(match, lines[0]), lines[0]
+
+
+# --------------------------------------------------------------------------- LHCO R&D files
+def _lhco_h5(path, mutate=None):
+    """A pandas-"fixed"-layout R&D file with 20 plausible events, then ``mutate``d."""
+    rng = np.random.default_rng(1)
+    n = 20
+    rows = np.column_stack([rng.normal(0, 1000, (n, 3)), rng.uniform(50, 500, n),
+                            rng.uniform(0.5, 1, n), rng.uniform(0.2, 0.5, n),
+                            rng.uniform(0.1, 0.2, n), rng.normal(0, 1000, (n, 3)),
+                            rng.uniform(50, 500, n), rng.uniform(0.5, 1, n),
+                            rng.uniform(0.2, 0.5, n), rng.uniform(0.1, 0.2, n),
+                            np.zeros(n)])
+    from bumpstat.data.lhco import LHCO_COLUMNS
+
+    with h5py.File(path, "w") as f:
+        g = f.create_group("df")
+        g["axis0"] = np.array([c.encode() for c in LHCO_COLUMNS])
+        g["axis1"] = np.arange(n)
+        g["block0_items"] = np.array([c.encode() for c in LHCO_COLUMNS])
+        g["block0_values"] = rows
+        if mutate:
+            mutate(f)
+    return path
+
+
+def _lhco_link(kind):
+    def f(h):
+        other = h.filename + ".other.h5"
+        with h5py.File(other, "w") as o:
+            h.copy("df", o)
+        del h["df/block0_values"]
+        h["df/block0_values"] = (h5py.ExternalLink(other, "/df/block0_values")
+                                 if kind == "external" else h5py.SoftLink("/df/axis1"))
+    return f
+
+
+def _lhco_table_link(h):
+    h.move("df", "real")
+    h["df"] = h5py.SoftLink("/real")
+
+
+def _lhco_external_storage(h):
+    rows = h["df/block0_values"][()]
+    raw = h.filename + ".raw"
+    with open(raw, "wb") as fp:
+        fp.write(rows.tobytes())
+    del h["df/block0_values"]
+    h["df"].create_dataset("block0_values", shape=rows.shape, dtype="f8",
+                           external=[(raw, 0, rows.nbytes)])
+
+
+def _lhco_bomb(h):
+    del h["df/block0_values"]
+    h["df"].create_dataset("block0_values", (10**10, 15), "f8", chunks=(2**16, 15),
+                           compression="gzip")
+
+
+LHCO_H5 = {
+    "external link": (_lhco_link("external"), "'block0_values' is a ExternalLink; LHCO files"),
+    "soft link": (_lhco_link("soft"), "'block0_values' is a SoftLink; LHCO files may not"),
+    "table group is a soft link": (_lhco_table_link, "'df' is a SoftLink"),
+    "external storage": (_lhco_external_storage, "external or virtual storage"),
+    "declares more than it stores": (_lhco_bomb, r"declares shape \(10000000000, 15\)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LHCO_H5))
+def test_hostile_lhco_hdf5(tmp_path, case):
+    from bumpstat.data.lhco import load_lhco_rnd
+
+    assert load_lhco_rnd(_lhco_h5(tmp_path / "ok.h5")).m.shape == (20,)
+    mutate, match = LHCO_H5[case]
+    with pytest.raises(ScoreFileError, match=f"'.*r.h5'.*{match}"):
+        load_lhco_rnd(_lhco_h5(tmp_path / "r.h5", mutate))
+
+
+def _lhco_npz(path, **change):
+    from bumpstat.data.lhco import LHCO_COLUMNS
+
+    np.savez(path, **{**{c: np.ones(20) for c in LHCO_COLUMNS}, **change})
+    return path
+
+
+LHCO_NPZ = {
+    "pickled column": (lambda p: _lhco_npz(p, label=np.array([None] * 20)), None,
+                       "field 'label' holds Python objects .pickled data."),
+    "decompression bomb": (lambda p: _bomb(p, 2, 20_000_000), "x",
+                           "field 'x': header declares shape"),
+    "zero bytes": (lambda p: p.write_bytes(b""), None, "cannot be read as NPZ"),
+    "corrupt deflate stream": (
+        lambda p: _corrupt_member(_bomb(p.with_name("ok.npz"), 5000, 40_000), p, 0), "x",
+        "field 'x': (corrupt data|not a valid .npy array)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LHCO_NPZ))
+def test_hostile_lhco_npz(tmp_path, case):
+    from bumpstat.data.lhco import load_lhco_rnd
+
+    make, key, match = LHCO_NPZ[case]
+    path = tmp_path / "r.npz"
+    make(path)
+    with pytest.raises(ScoreFileError, match=f"LHCO file '.*r.npz'.*{match}"):
+        load_lhco_rnd(path, key=key)
+
+
+def test_zero_byte_lhco_hdf5(tmp_path):
+    from bumpstat.data.lhco import load_lhco_rnd
+
+    (tmp_path / "z.h5").write_bytes(b"")
+    with pytest.raises(ScoreFileError, match="cannot read '.*z.h5' as HDF5"):
+        load_lhco_rnd(tmp_path / "z.h5")

@@ -138,3 +138,54 @@ def test_gev_files_are_converted(tmp_path):
 
 def test_all_errors_are_bumpstat_errors():
     assert issubclass(ScoreFileError, BumpstatError)
+
+
+# --------------------------------------------------------------------------- mass_unit on write
+def _with_template_m(sf):
+    rng = np.random.default_rng(3)
+    return ScoreFile(tuple(WindowScores(w.window, w.data, EventSet(
+        w.template.scores, m=rng.uniform(2.8, 5.2, w.template.n_events)))
+        for w in sf.windows), method=sf.method, metadata=sf.metadata)
+
+
+@pytest.mark.parametrize("ext", ["h5", "npz"])
+def test_write_in_gev_round_trip(tmp_path, ext):
+    sf = _with_template_m(toy_score_file(n_data=300, n_template=400, n_runs=2))
+    path = write_scores(tmp_path / f"g.{ext}", sf, mass_unit="GeV")
+    # what the file stores: GeV, said by the header
+    if ext == "h5":
+        with h5py.File(path) as f:
+            unit, low = f.attrs["mass_unit"], f["windows/SR5"].attrs["low"]
+            m_file = f["windows/SR5/data/m"][()]
+            mt_file = f["windows/SR5/template/m"][()]
+    else:
+        with np.load(path) as z:
+            header = json.loads(str(z["__schema__"]))
+            m_file, mt_file = z["SR5/data/m"], z["SR5/template/m"]
+        unit, low = header["mass_unit"], header["windows"][4]["low"]
+    assert unit == "GeV" and low == pytest.approx(3300.0)
+    assert 2800 < m_file.min() and m_file.max() < 5200 and 2800 < mt_file.min()
+    np.testing.assert_array_equal(m_file, sf["SR5"].data.m * 1000)
+    # what is read: TeV again, to within one unit in the last place; scores bit for bit
+    back = read_scores(path)
+    tev = read_scores(write_scores(tmp_path / f"t.{ext}", sf))
+    for a, b, c in zip(sf.windows, back.windows, tev.windows, strict=True):
+        assert b.window == a.window == c.window
+        np.testing.assert_array_max_ulp(b.data.m, a.data.m, maxulp=1)
+        np.testing.assert_array_max_ulp(b.template.m, a.template.m, maxulp=1)
+        np.testing.assert_array_equal(b.data.scores, a.data.scores)
+        np.testing.assert_array_equal(b.template.scores, c.template.scores)
+        np.testing.assert_array_equal(b.data.label, a.data.label)
+    assert back.metadata == sf.metadata and back.method == sf.method
+
+
+def test_write_mass_unit_checked_and_keyword_only(tmp_path):
+    from bumpstat.exceptions import InputError
+
+    sf = toy_score_file(n_data=20, n_template=20, n_runs=1)
+    for bad in ("MeV", "gev", None):
+        with pytest.raises(InputError, match=r"mass_unit must be one of \['GeV', 'TeV'\]"):
+            write_scores(tmp_path / "x.h5", sf, mass_unit=bad)
+    with pytest.raises(TypeError):
+        write_scores(tmp_path / "x.h5", sf, "GeV")  # type: ignore[misc]
+    assert not list(tmp_path.iterdir())

@@ -6,13 +6,16 @@ entry per SR event, in the same units) and optionally ``weights``; other arrays 
 suffix: ``.npz`` (arrays at the top level) or HDF5 ``.h5``/``.hdf5`` (datasets at the root or in
 a ``group``). Written by ``bumpstat ranode train``, read by ``bumpstat ranode fit``.
 
-Writes are atomic; reads never unpickle and check names, shapes and dtypes (the values — NaN,
-``+inf`` — are judged by :class:`bumpstat.stats.mixture.MixtureNLL`).
+Writes are atomic. Reads trust nothing in the file: NPZ members go through the bounded,
+pickle-free :func:`bumpstat.npzfile.read_npz`; HDF5 objects through
+:func:`bumpstat.scores.io.h5_child` (soft and external links, external or virtual storage and
+datasets declaring more than they store are refused); names, shapes and dtypes are checked (the
+values — NaN, ``+inf`` — are judged by :class:`bumpstat.stats.mixture.MixtureNLL`).
 """
 
 from __future__ import annotations
 
-import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -31,33 +34,26 @@ _HDF5 = (".h5", ".hdf5", ".hdf")
 def _read_hdf5(path: Path, group: str | None) -> tuple[dict[str, Any], list[str]]:
     import h5py
 
+    from bumpstat.scores.io import h5_child
+
+    where = f"density file {str(path)!r}"
     with h5py.File(path, "r") as f:
-        if group is not None and (group not in f or not isinstance(f[group], h5py.Group)):
-            raise ScoreFileError(f"density file {str(path)!r} has no group {group!r}; it "
-                                 f"contains: {', '.join(sorted(f.keys())) or '(nothing)'}")
-        node = f[group] if group else f
+        node = f
+        for part in (group or "").strip("/").split("/") if group else ():
+            if node.get(part, getlink=True) is None:  # `in` would follow a link to resolve it
+                raise ScoreFileError(f"{where} has no group {group!r}; it contains: "
+                                     f"{', '.join(sorted(f.keys())) or '(nothing)'}")
+            node = h5_child(node, part, "group", where, what="density files")
         contents = sorted(node.keys())
-        data = {k: node[k][()] for k in DENSITY_FIELDS
-                if k in node and isinstance(node[k], h5py.Dataset)}
+        data = {k: h5_child(node, k, "dataset", where, what="density files")[()]
+                for k in DENSITY_FIELDS if node.get(k, getlink=True) is not None}
     return data, contents
 
 
 def _read_npz(path: Path) -> tuple[dict[str, Any], list[str]]:
-    z = np.load(path, allow_pickle=False)
-    if not isinstance(z, np.lib.npyio.NpzFile):
-        raise ScoreFileError(f"density file {str(path)!r} holds one array, not an .npz archive")
-    with z:
-        contents = sorted(z.files)
-        data = {}
-        for k in DENSITY_FIELDS:
-            if k in z.files:
-                try:
-                    data[k] = z[k]
-                except ValueError as err:
-                    raise ScoreFileError(f"density file {str(path)!r}: field {k!r} holds "
-                                         "Python objects (pickled data), which bumpstat never "
-                                         "loads") from err
-    return data, contents
+    from bumpstat.npzfile import read_npz
+
+    return read_npz(path, what="density file", keys=DENSITY_FIELDS)
 
 
 def read_density_file(path: str | Path, *, group: str | None = None) -> dict[str, np.ndarray]:
@@ -80,7 +76,8 @@ def read_density_file(path: str | Path, *, group: str | None = None) -> dict[str
     ------
     bumpstat.exceptions.ScoreFileError
         Unreadable file, a missing field (the message lists what the file holds), a field that
-        is not a 1-D numeric array, mismatched lengths, a group for an NPZ file.
+        is not a 1-D array of real numbers, mismatched lengths, a group for an NPZ file, an
+        HDF5 link or external storage, an NPZ member that is pickled or a decompression bomb.
     """
     path = Path(path)
     src = str(path)
@@ -94,7 +91,8 @@ def read_density_file(path: str | Path, *, group: str | None = None) -> dict[str
         data, contents = _read_hdf5(path, group) if hdf5 else _read_npz(path)
     except ScoreFileError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, MemoryError,
+            zlib.error) as err:
         msg = " ".join(str(err).split())
         raise ScoreFileError(f"cannot read density file {src!r}: {msg}") from err
     missing = [k for k in ("log_p_sig", "log_p_bg") if k not in data]
@@ -108,10 +106,10 @@ def read_density_file(path: str | Path, *, group: str | None = None) -> dict[str
     out: dict[str, np.ndarray] = {}
     for k, v in data.items():
         arr = np.asarray(v)
-        if arr.dtype.kind not in "biuf" or arr.ndim != 1:
-            raise ScoreFileError(f"density file {src!r}: field {k!r} must be a 1-D numeric "
-                                 f"array, got dtype {arr.dtype} shape {arr.shape}")
-        out[k] = arr.astype(np.float64)
+        if arr.dtype.kind not in "iuf" or arr.ndim != 1:  # checked before the cast
+            raise ScoreFileError(f"density file {src!r}: field {k!r} must be a 1-D array of "
+                                 f"real numbers, got dtype {arr.dtype} shape {arr.shape}")
+        out[k] = arr.astype(np.float64, copy=False)
     sizes = {k: v.size for k, v in out.items()}
     if len(set(sizes.values())) != 1:
         raise ScoreFileError(f"density file {src!r}: fields have different lengths {sizes}; "

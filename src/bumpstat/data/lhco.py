@@ -9,7 +9,10 @@ strings), ``axis1`` (the row index) and one or more blocks ``block<i>_items`` (n
 
 It is read with h5py only (pandas is not needed). The same columns are also accepted as a plain
 ``(n, 15)`` HDF5 dataset or ``.npz`` array named by ``key`` (columns in the order above), or as an
-``.npz`` with one array per column name.
+``.npz`` with one array per column name. Nothing in the file is trusted: HDF5 objects are opened
+through :func:`bumpstat.scores.io.h5_child` (no soft or external links, no external storage, no
+dataset declaring more than it stores) and NPZ members through the bounded, pickle-free
+:func:`bumpstat.npzfile.read_npz`; every failure is a ``ScoreFileError`` naming the file.
 
 Derived quantities (:func:`derive_features`): m_JJ from the two four-vectors with
 ``E = sqrt(|p|^2 + m^2)``; jets ordered so that J1 is the lighter; m_J1, Δm = m_J2 - m_J1,
@@ -18,6 +21,7 @@ Derived quantities (:func:`derive_features`): m_JJ from the two four-vectors wit
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,7 @@ import numpy as np
 
 from bumpstat.data.synthetic import BASELINE_FEATURES, DELTA_R_FEATURE
 from bumpstat.events import Events
-from bumpstat.exceptions import InputError, ScoreFileError
+from bumpstat.exceptions import BumpstatError, InputError, ScoreFileError
 
 __all__ = ["load_lhco_rnd", "derive_features", "LHCO_COLUMNS"]
 
@@ -193,38 +197,63 @@ def _columns_from_matrix(values: np.ndarray, where: str) -> dict[str, np.ndarray
     return {name: values[:, j] for j, name in enumerate(LHCO_COLUMNS)}
 
 
+def _child(group: h5py.Group, key: str, kind: str, where: str) -> Any:
+    from bumpstat.scores.io import h5_child
+
+    return h5_child(group, key, kind, where, what="LHCO files")
+
+
+def _has(group: h5py.Group, key: str) -> bool:
+    """Whether ``group`` has a link ``key`` (``key in group`` would follow it to resolve it)."""
+    return group.get(key, getlink=True) is not None
+
+
 def _read_hdf5(path: Path, key: str | None) -> dict[str, np.ndarray]:
+    src = repr(str(path))
     try:
         f = h5py.File(path, "r")
-    except OSError as err:
-        raise ScoreFileError(f"cannot read {str(path)!r} as HDF5: {err}") from err
-    with f:
-        top = sorted(f.keys())
-        if key is None:
-            groups = [k for k in top if isinstance(f[k], h5py.Group)]
-            if "df" in f:
-                key = "df"
-            elif len(groups) == 1:
-                key = groups[0]
-            else:
-                raise ScoreFileError(
-                    f"{str(path)!r}: no pandas table group 'df'; the file contains {top}. "
-                    "Pass key=<group or (n, 15) dataset>."
-                )
-        if key not in f:
-            raise ScoreFileError(f"{str(path)!r} has no entry {key!r}; it contains {top}")
-        obj = f[key]
-        where = f"{str(path)!r}[{key!r}]"
-        if isinstance(obj, h5py.Dataset):
-            return _columns_from_matrix(obj[()], where)
-        return _read_pandas_fixed(obj, where)
+    except (OSError, ValueError) as err:
+        raise ScoreFileError(f"cannot read {src} as HDF5: {err}") from err
+    try:
+        with f:
+            return _hdf5_columns(f, src, key)
+    except BumpstatError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, MemoryError,
+            zlib.error) as err:
+        msg = " ".join(str(err).split())
+        raise ScoreFileError(f"{src}: corrupt or unreadable HDF5 content ({msg})") from err
+
+
+def _hdf5_columns(f: h5py.File, src: str, key: str | None) -> dict[str, np.ndarray]:
+    top = sorted(f.keys())
+    if key is None:
+        # entries that may be the table: hard-linked groups, and links (refused when opened)
+        groups = [k for k in top if not isinstance(f.get(k, getlink=True), h5py.HardLink)
+                  or isinstance(f[k], h5py.Group)]
+        if _has(f, "df"):
+            key = "df"
+        elif len(groups) == 1:
+            key = groups[0]
+        else:
+            raise ScoreFileError(
+                f"{src}: no pandas table group 'df'; the file contains {top}. "
+                "Pass key=<group or (n, 15) dataset>."
+            )
+    if not _has(f, key):
+        raise ScoreFileError(f"{src} has no entry {key!r}; it contains {top}")
+    obj = _child(f, key, "any", src)
+    where = f"{src}[{key!r}]"
+    if isinstance(obj, h5py.Dataset):
+        return _columns_from_matrix(obj[()], where)
+    return _read_pandas_fixed(obj, where)
 
 
 def _read_pandas_fixed(group: h5py.Group, where: str) -> dict[str, np.ndarray]:
     """Columns of a pandas ``to_hdf(format="fixed")`` DataFrame group."""
     contents = sorted(group.keys())
     n_blocks = 0
-    while f"block{n_blocks}_values" in group:
+    while _has(group, f"block{n_blocks}_values"):
         n_blocks += 1
     if n_blocks == 0:
         raise ScoreFileError(
@@ -232,10 +261,10 @@ def _read_pandas_fixed(group: h5py.Group, where: str) -> dict[str, np.ndarray]:
         )
     columns: dict[str, np.ndarray] = {}
     for i in range(n_blocks):
-        if f"block{i}_items" not in group:
+        if not _has(group, f"block{i}_items"):
             raise ScoreFileError(f"{where} has block{i}_values but no block{i}_items")
-        items = _decode(group[f"block{i}_items"][()])
-        values = np.asarray(group[f"block{i}_values"][()])
+        items = _decode(_child(group, f"block{i}_items", "dataset", where)[()])
+        values = np.asarray(_child(group, f"block{i}_values", "dataset", where)[()])
         if values.ndim != 2:
             raise ScoreFileError(f"{where}/block{i}_values has shape {values.shape}, not 2-D")
         if values.shape[1] != len(items) and values.shape[0] == len(items):
@@ -247,8 +276,8 @@ def _read_pandas_fixed(group: h5py.Group, where: str) -> dict[str, np.ndarray]:
             )
         for j, name in enumerate(items):
             columns[name] = values[:, j]
-    if "axis0" in group:
-        names = _decode(group["axis0"][()])
+    if _has(group, "axis0"):
+        names = _decode(_child(group, "axis0", "dataset", where)[()])
         if len(names) != len(LHCO_COLUMNS):
             raise ScoreFileError(
                 f"{where} has {len(names)} columns {names}; expected {len(LHCO_COLUMNS)}: "
@@ -264,21 +293,19 @@ def _read_pandas_fixed(group: h5py.Group, where: str) -> dict[str, np.ndarray]:
 
 
 def _read_npz(path: Path, key: str | None) -> dict[str, Any]:
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ScoreFileError(f"cannot read {str(path)!r} as .npz: {err}") from err
-    with npz:
-        names = sorted(npz.files)
-        where = f"{str(path)!r}"
-        if key is not None:
-            if key not in npz.files:
-                raise ScoreFileError(f"{where} has no array {key!r}; it contains {names}")
-            return _columns_from_matrix(np.asarray(npz[key]), f"{where}[{key!r}]")
-        missing = [c for c in LHCO_COLUMNS if c not in npz.files]
-        if missing:
-            raise ScoreFileError(
-                f"{where} lacks column(s) {missing}; it contains {names}. "
-                "Pass key=<name of an (n, 15) array> for a single matrix."
-            )
-        return {c: np.asarray(npz[c]) for c in LHCO_COLUMNS}
+    """Through the one bounded, pickle-free NPZ reader (:func:`bumpstat.npzfile.read_npz`)."""
+    from bumpstat.npzfile import read_npz
+
+    where = repr(str(path))
+    arrays, names = read_npz(path, what="LHCO file", keys=[key] if key else LHCO_COLUMNS)
+    if key is not None:
+        if key not in arrays:
+            raise ScoreFileError(f"{where} has no array {key!r}; it contains {names}")
+        return _columns_from_matrix(arrays[key], f"{where}[{key!r}]")
+    missing = [c for c in LHCO_COLUMNS if c not in arrays]
+    if missing:
+        raise ScoreFileError(
+            f"{where} lacks column(s) {missing}; it contains {names}. "
+            "Pass key=<name of an (n, 15) array> for a single matrix."
+        )
+    return arrays

@@ -42,10 +42,12 @@ from bumpstat.scores.schema import (
 )
 from bumpstat.windows import MAX_MASS_TEV, Window
 
-__all__ = ["read_scores", "write_scores"]
+__all__ = ["h5_child", "read_scores", "write_scores"]
 
 _HDF5_SUFFIXES = {".h5", ".hdf5", ".hdf"}
-_MASS_SCALE = {"TeV": 1.0, "GeV": 1e-3}
+#: Units a score file may store masses in, and how many of them make one TeV (the unit held in
+#: memory). Reading divides by the factor (3300 GeV / 1000 is exactly 3.3; 3300 * 1e-3 is not).
+MASS_PER_TEV = {"TeV": 1.0, "GeV": 1000.0}
 
 
 def _fmt(path: Path) -> str:
@@ -59,28 +61,49 @@ def _fmt(path: Path) -> str:
     )
 
 
-def write_scores(path: str | Path, scores: ScoreFile) -> Path:
-    """Write ``scores`` to ``path`` (.h5/.hdf5 or .npz) atomically; masses are written in TeV."""
+def write_scores(path: str | Path, scores: ScoreFile, *, mass_unit: str = "TeV") -> Path:
+    """Write ``scores`` to ``path`` (.h5/.hdf5 or .npz) atomically.
+
+    Parameters
+    ----------
+    path : path
+        The file; its suffix selects the format.
+    scores : ScoreFile
+        Masses and window edges in TeV, as every :class:`ScoreFile` holds them.
+    mass_unit : {"TeV", "GeV"}
+        Unit of the stored masses (``data/m``, ``template/m``) and window edges, named by the
+        header's ``mass_unit``: ``"GeV"`` multiplies them by 1000; :func:`read_scores` divides
+        again, so what is read is in TeV (within one unit in the last place).
+    """
     from bumpstat.outputs import atomic_path
 
+    if not isinstance(mass_unit, str) or mass_unit not in MASS_PER_TEV:
+        raise InputError(f"mass_unit must be one of {sorted(MASS_PER_TEV)}, got {mass_unit!r}")
+    per_tev = MASS_PER_TEV[mass_unit]
     path = Path(path)
     fmt = _fmt(path)
     header = {
         "schema": SCHEMA_NAME,
         "schema_version": SCHEMA_VERSION,
         "method": scores.method,
-        "mass_unit": "TeV",
+        "mass_unit": mass_unit,
         "metadata": dict(scores.metadata),
     }
+
+    def value(es: EventSet, name: str) -> np.ndarray:
+        arr = getattr(es, name)
+        return arr * per_tev if name == "m" and per_tev != 1.0 else arr
+
     if fmt == "npz":
         arrays: dict[str, Any] = {}
         for ws in scores.windows:
             for part in ("data", "template"):
                 es: EventSet = getattr(ws, part)
                 for name in es.present_fields():
-                    arrays[f"{ws.window.name}/{part}/{name}"] = getattr(es, name)
+                    arrays[f"{ws.window.name}/{part}/{name}"] = value(es, name)
         header["windows"] = [
-            {"name": w.window.name, "low": w.window.low, "high": w.window.high}
+            {"name": w.window.name, "low": w.window.low * per_tev,
+             "high": w.window.high * per_tev}
             for w in scores.windows
         ]
         arrays["__schema__"] = np.array(json.dumps(header))
@@ -96,12 +119,13 @@ def write_scores(path: str | Path, scores: ScoreFile) -> Path:
         f.attrs["metadata"] = json.dumps(header["metadata"])
         for i, ws in enumerate(scores.windows):
             g = f.create_group(f"windows/{ws.window.name}")
-            g.attrs.update({"low": ws.window.low, "high": ws.window.high, "index": i})
+            g.attrs.update({"low": ws.window.low * per_tev, "high": ws.window.high * per_tev,
+                            "index": i})
             for part in ("data", "template"):
                 es = getattr(ws, part)
                 gp = g.create_group(part)
                 for name in es.present_fields():
-                    gp.create_dataset(name, data=getattr(es, name), compression="gzip",
+                    gp.create_dataset(name, data=value(es, name), compression="gzip",
                                       compression_opts=1)
     return path
 
@@ -142,14 +166,14 @@ def _check_header(header: Any, src: str) -> tuple[str, float]:
             f"bumpstat reads version {SCHEMA_VERSION})"
         )
     unit = header.get("mass_unit", "")
-    if not isinstance(unit, str) or unit not in _MASS_SCALE:
+    if not isinstance(unit, str) or unit not in MASS_PER_TEV:
         raise ScoreFileError(
-            f"file {src!r}: mass_unit {unit!r} is not one of {sorted(_MASS_SCALE)}"
+            f"file {src!r}: mass_unit {unit!r} is not one of {sorted(MASS_PER_TEV)}"
         )
     for key in ("method",):
         if key in header and not isinstance(header[key], str):
             raise ScoreFileError(f"file {src!r}: {key} must be a string, found {header[key]!r}")
-    return unit, _MASS_SCALE[unit]
+    return unit, MASS_PER_TEV[unit]
 
 
 def _metadata(value: Any, src: str) -> dict:
@@ -159,11 +183,11 @@ def _metadata(value: Any, src: str) -> dict:
     return value
 
 
-def _window(name: Any, low: Any, high: Any, scale: float, src: str) -> Window:
+def _window(name: Any, low: Any, high: Any, per_tev: float, src: str) -> Window:
     if not isinstance(name, str):
         raise ScoreFileError(f"file {src!r}: window name must be a string, found {name!r}")
-    lo = _number(low, f"window {name!r} attribute 'low'", src) * scale
-    hi = _number(high, f"window {name!r} attribute 'high'", src) * scale
+    lo = _number(low, f"window {name!r} attribute 'low'", src) / per_tev
+    hi = _number(high, f"window {name!r} attribute 'high'", src) / per_tev
     try:
         return Window(lo, hi, name)
     except InputError as err:
@@ -171,7 +195,7 @@ def _window(name: Any, low: Any, high: Any, scale: float, src: str) -> Window:
 
 
 def _event_set(get, present: set[str], prefix: str, src: str, window: str, part: str,
-               scale: float) -> EventSet:
+               per_tev: float) -> EventSet:
     if "scores" not in present:
         raise ScoreFileError(
             f"file {src!r}, window {window!r}: missing field '{part}/scores' "
@@ -193,7 +217,8 @@ def _event_set(get, present: set[str], prefix: str, src: str, window: str, part:
         if kw["m"].dtype.kind not in "iuf":
             raise ScoreFileError(f"file {src!r}, window {window!r}, field '{part}/m': expected "
                                  f"real numbers, found dtype {kw['m'].dtype}")
-        kw["m"] = kw["m"].astype(np.float64) * scale
+        m = kw["m"].astype(np.float64, copy=False)
+        kw["m"] = m if per_tev == 1.0 else m / per_tev
     return EventSet(**kw)
 
 
@@ -259,7 +284,7 @@ def _read_npz(path: Path, src: str) -> tuple[list[WindowScores], str, dict, str]
         header = json.loads(text.decode() if isinstance(text, bytes) else text)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ScoreFileError(f"file {src!r}: '__schema__' is not valid JSON ({err})") from err
-    unit, scale = _check_header(header, src)
+    unit, per_tev = _check_header(header, src)
     entries = header.get("windows")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ScoreFileError(f"file {src!r}: '__schema__' windows must be a list of "
@@ -271,7 +296,7 @@ def _read_npz(path: Path, src: str) -> tuple[list[WindowScores], str, dict, str]
         if missing:
             raise ScoreFileError(f"file {src!r}: '__schema__' window entry {i} lacks "
                                  f"{missing} (has {sorted(wd)})")
-        win = _window(wd["name"], wd["low"], wd["high"], scale, src)
+        win = _window(wd["name"], wd["low"], wd["high"], per_tev, src)
         parts = {}
         for part in ("data", "template"):
             prefix = f"{win.name}/{part}"
@@ -279,7 +304,7 @@ def _read_npz(path: Path, src: str) -> tuple[list[WindowScores], str, dict, str]
             claimed |= keys
             present = {k[len(prefix) + 1:] for k in keys}
             parts[part] = _event_set(arrays.__getitem__, present, prefix, src, win.name, part,
-                                     scale)
+                                     per_tev)
         windows.append(WindowScores(win, **parts))
     unclaimed = sorted(set(arrays) - claimed)
     if unclaimed:
@@ -291,25 +316,31 @@ def _read_npz(path: Path, src: str) -> tuple[list[WindowScores], str, dict, str]
     return windows, header.get("method", ""), _metadata(header.get("metadata", {}), src), unit
 
 
-def _h5_child(group: Any, key: str, kind: str, where: str) -> Any:
-    """``group[key]`` if it is a hard link to a ``kind`` ("group"/"dataset"); else refuse."""
+def h5_child(group: Any, key: str, kind: str, where: str, *, what: str = "score files") -> Any:
+    """``group[key]`` if it is a hard link to a ``kind`` ("group", "dataset", "any"), else
+    :class:`ScoreFileError` (``where`` names the file, ``what`` the kind of file).
+
+    The one guard of bumpstat's HDF5 readers (score, density, LHCO files): no soft or external
+    links, no external or virtual storage, no dataset declaring more bytes than compression can
+    expand from what it stores (the HDF5 twin of an NPZ decompression bomb).
+    """
     import h5py
 
     link = group.get(key, getlink=True)
     if link is None:
         raise ScoreFileError(f"{where}: missing {kind} {key!r} (holds {sorted(group.keys())})")
     if not isinstance(link, h5py.HardLink):
-        raise ScoreFileError(f"{where}: {key!r} is a {type(link).__name__}; score files may "
+        raise ScoreFileError(f"{where}: {key!r} is a {type(link).__name__}; {what} may "
                              "not link to other objects or files")
     node = group[key]
-    cls = h5py.Group if kind == "group" else h5py.Dataset
+    cls = {"group": h5py.Group, "dataset": h5py.Dataset}.get(kind, (h5py.Group, h5py.Dataset))
     if not isinstance(node, cls):
-        raise ScoreFileError(f"{where}: {key!r} must be a {kind}, found a "
-                             f"{'group' if isinstance(node, h5py.Group) else 'dataset'}")
-    if kind == "dataset" and (node.external or node.is_virtual):
-        raise ScoreFileError(f"{where}: dataset {key!r} keeps its data in other files "
-                             "(external or virtual storage), which score files may not do")
-    if kind == "dataset":  # bounded like NPZ members: what is stored bounds what is read
+        found = "group" if isinstance(node, h5py.Group) else type(node).__name__.lower()
+        raise ScoreFileError(f"{where}: {key!r} must be a {kind}, found a {found}")
+    if isinstance(node, h5py.Dataset):
+        if node.external or node.is_virtual:
+            raise ScoreFileError(f"{where}: dataset {key!r} keeps its data in other files "
+                                 f"(external or virtual storage), which {what} may not do")
         from bumpstat.npzfile import MAX_DEFLATE_RATIO
 
         nbytes, stored = node.size * node.dtype.itemsize, node.id.get_storage_size()
@@ -344,12 +375,12 @@ def _attr(value: Any) -> Any:
 
 def _hdf5_contents(f: Any, src: str) -> tuple[list[WindowScores], str, dict, str]:
     header = {k: _attr(v) for k, v in f.attrs.items()}
-    unit, scale = _check_header(header, src)
+    unit, per_tev = _check_header(header, src)
     where = f"file {src!r}"
-    top = _h5_child(f, "windows", "group", where)
+    top = h5_child(f, "windows", "group", where)
     named = []
     for name in top:
-        g = _h5_child(top, name, "group", where)
+        g = h5_child(top, name, "group", where)
         if name != "" and "index" in g.attrs:
             index = _number(_attr(g.attrs["index"]), f"window {name!r} attribute 'index'", src,
                             integer=True)
@@ -365,15 +396,15 @@ def _hdf5_contents(f: Any, src: str) -> tuple[list[WindowScores], str, dict, str
                     f"file {src!r}, window {name!r}: missing attribute {a!r} "
                     f"(attributes: {sorted(g.attrs)})"
                 )
-        win = _window(name, _attr(g.attrs["low"]), _attr(g.attrs["high"]), scale, src)
+        win = _window(name, _attr(g.attrs["low"]), _attr(g.attrs["high"]), per_tev, src)
         parts = {}
         for part in ("data", "template"):
-            gp = _h5_child(g, part, "group", f"file {src!r}, window {name!r}")
+            gp = h5_child(g, part, "group", f"file {src!r}, window {name!r}")
             present = set(gp.keys())
             for k in present:
-                _h5_child(gp, k, "dataset", f"file {src!r}, window {name!r}, group {part!r}")
+                h5_child(gp, k, "dataset", f"file {src!r}, window {name!r}, group {part!r}")
             parts[part] = _event_set(lambda k, g=g: g[k][()], present, part, src, name, part,
-                                     scale)
+                                     per_tev)
         windows.append(WindowScores(win, **parts))
     raw = header.get("metadata", "{}")
     try:
