@@ -45,6 +45,11 @@ def _where(source: str | None, window: str | None, part: str | None, name: str) 
     return ", ".join(bits)
 
 
+def _short(text: str, n: int = 24) -> str:
+    """``text`` cut to ``n`` characters (its end kept for paths, with a leading "…")."""
+    return text if len(text) <= n else "…" + text[-(n - 1):]
+
+
 def _check_finite(a: np.ndarray, where: str) -> None:
     bad = ~np.isfinite(a)
     if bad.any():
@@ -55,13 +60,24 @@ def _check_finite(a: np.ndarray, where: str) -> None:
         )
 
 
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    """A read-only view of ``arr`` (no copy): what an EventSet holds cannot be written through."""
+    view = arr.view()
+    view.flags.writeable = False
+    return view
+
+
 def _real(raw: np.ndarray, where: str) -> np.ndarray:
-    """``raw`` as float64 if it holds real numbers (int or float); else ScoreFileError."""
+    """``raw`` as float64 if it holds real numbers (int or float); else ScoreFileError.
+
+    The dtype is checked before any cast, and float64 input is not copied (a copy of a
+    4.4M-event x 10-run template doubled the peak memory of building a score file).
+    """
     if raw.dtype.kind not in "iuf":
         kind = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes",
                 "O": "Python objects"}.get(raw.dtype.kind, f"dtype {raw.dtype}")
         raise ScoreFileError(f"{where}: expected real numbers, found {kind}")
-    return raw.astype(np.float64)
+    return raw.astype(np.float64, copy=False)
 
 
 def _integers(raw: np.ndarray, where: str, lo: int, hi: int, what: str) -> np.ndarray:
@@ -74,7 +90,7 @@ def _integers(raw: np.ndarray, where: str, lo: int, hi: int, what: str) -> np.nd
     if raw.size and (raw.min() < lo or raw.max() > hi):
         bad = raw[(raw < lo) | (raw > hi)]
         raise ScoreFileError(f"{where}: {what}, found {np.unique(bad)[:5].tolist()}")
-    return raw.astype(np.int64)
+    return raw.astype(np.int64, copy=False)
 
 
 def _checked_field(name: str, raw: np.ndarray, where: str) -> np.ndarray:
@@ -89,10 +105,10 @@ def _checked_field(name: str, raw: np.ndarray, where: str) -> np.ndarray:
         return arr
     if name == "label":
         arr = _integers(raw, where, 0, 1, "labels must be 0 (background) or 1 (signal)")
-        return arr.astype(np.int8)
+        return arr.astype(np.int8, copy=False)
     if name == "fold":
         rule = f"fold indices must lie in [{FOLD_RANGE[0]}, {FOLD_RANGE[1]}]"
-        return _integers(raw, where, *FOLD_RANGE, rule).astype(np.int16)
+        return _integers(raw, where, *FOLD_RANGE, rule).astype(np.int16, copy=False)
     arr = _integers(raw, where, -(2**63), 2**63 - 1, "event ids must fit in int64")
     if np.unique(arr).size != arr.size:
         raise ScoreFileError(f"{where}: event ids must be unique within the sample, "
@@ -121,6 +137,11 @@ class EventSet:
         (template) of two windows of one file is the same event; data ids and template ids are
         separate spaces. Lets the global significance reproduce the correlations of
         overlapping windows.
+
+    Validation (:meth:`validated`, run by :class:`ScoreFile`) checks the values before any
+    cast and holds read-only views: float64 arrays are not copied (int8 labels and int16
+    folds are cast), so an array handed over must not be modified afterwards — pass a copy
+    if you reuse the buffer.
     """
 
     scores: np.ndarray
@@ -162,7 +183,8 @@ class EventSet:
                     f"got {raw.shape}"
                 )
             out[name] = _checked_field(name, raw, where)
-        return EventSet(**out)  # type: ignore[arg-type]
+        frozen = {k: None if v is None else _frozen(v) for k, v in out.items()}
+        return EventSet(**frozen)  # type: ignore[arg-type]
 
     @property
     def n_runs(self) -> int:
@@ -185,6 +207,12 @@ class EventSet:
             **{k: (None if getattr(self, k) is None else getattr(self, k)[mask])
                for k in EVENT_FIELDS[1:]},
         )
+
+    def __repr__(self) -> str:
+        shape = np.shape(self.scores)
+        runs = shape[0] if len(shape) == 2 else 1
+        extra = "".join(f", {k}" for k in self.present_fields()[1:])
+        return f"EventSet({runs} run(s) x {shape[-1] if shape else 0} events{extra})"
 
     def present_fields(self) -> tuple[str, ...]:
         """Names of the fields that are stored."""
@@ -215,6 +243,11 @@ class WindowScores:
                 f"{data.n_runs} classifier run(s) but template has {template.n_runs}"
             )
         return WindowScores(self.window, data, template)
+
+    def __repr__(self) -> str:
+        w = self.window
+        return (f"WindowScores({_short(w.name)!r} [{w.low:g}, {w.high:g}) TeV, "
+                f"data={self.data!r}, template={self.template!r})")
 
     def signal_region(self) -> EventSet:
         """Data events inside the window (``low <= m < high``)."""
@@ -288,6 +321,18 @@ class ScoreFile:
             if w.window.name == name:
                 return w
         raise KeyError(f"no window {name!r}; windows are {list(self.window_names)}")
+
+    def __repr__(self) -> str:
+        names = [_short(n) for n in self.window_names]
+        listed = ", ".join(names) if len(names) <= 3 else f"{names[0]} … {names[-1]}"
+
+        def count(part: str) -> str:
+            n = sorted({getattr(w, part).n_events for w in self.windows})
+            return f"{n[0]}" if len(n) == 1 else f"{n[0]}-{n[-1]}"
+        src = f", source={_short(self.source, 48)!r}" if self.source else ""
+        return (f"ScoreFile(method={_short(self.method)!r}, {len(names)} window(s) [{listed}], "
+                f"{self.n_runs} run(s), events per window: data {count('data')}, template "
+                f"{count('template')}{src})")
 
     def with_metadata(self, **extra: Any) -> ScoreFile:
         """A copy with ``extra`` merged into the metadata."""
