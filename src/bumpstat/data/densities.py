@@ -8,7 +8,7 @@ a ``group``). Written by ``bumpstat ranode train``, read by ``bumpstat ranode fi
 
 Writes are atomic. Reads trust nothing in the file: NPZ members go through the bounded,
 pickle-free :func:`bumpstat.npzfile.read_npz`; HDF5 objects through
-:func:`bumpstat.scores.io.h5_child` (soft and external links, external or virtual storage and
+:func:`bumpstat.h5file.h5_child` (soft and external links, external or virtual storage and
 datasets declaring more than they store are refused); names, shapes and dtypes are checked (the
 values — NaN, ``+inf`` — are judged by :class:`bumpstat.stats.mixture.MixtureNLL`).
 """
@@ -34,7 +34,7 @@ _HDF5 = (".h5", ".hdf5", ".hdf")
 def _read_hdf5(path: Path, group: str | None) -> tuple[dict[str, Any], list[str]]:
     import h5py
 
-    from bumpstat.scores.io import h5_child
+    from bumpstat.h5file import h5_child
 
     where = f"density file {str(path)!r}"
     with h5py.File(path, "r") as f:

@@ -10,7 +10,7 @@ strings), ``axis1`` (the row index) and one or more blocks ``block<i>_items`` (n
 It is read with h5py only (pandas is not needed). The same columns are also accepted as a plain
 ``(n, 15)`` HDF5 dataset or ``.npz`` array named by ``key`` (columns in the order above), or as an
 ``.npz`` with one array per column name. Nothing in the file is trusted: HDF5 objects are opened
-through :func:`bumpstat.scores.io.h5_child` (no soft or external links, no external storage, no
+through :func:`bumpstat.h5file.h5_child` (no soft or external links, no external storage, no
 dataset declaring more than it stores) and NPZ members through the bounded, pickle-free
 :func:`bumpstat.npzfile.read_npz`; every failure is a ``ScoreFileError`` naming the file.
 
@@ -198,7 +198,7 @@ def _columns_from_matrix(values: np.ndarray, where: str) -> dict[str, np.ndarray
 
 
 def _child(group: h5py.Group, key: str, kind: str, where: str) -> Any:
-    from bumpstat.scores.io import h5_child
+    from bumpstat.h5file import h5_child
 
     return h5_child(group, key, kind, where, what="LHCO files")
 
