@@ -73,9 +73,10 @@ SIZES: dict[str, StudySize] = {
         eps_b=(1e-2, 1e-3), global_toys=300, runs=1,
         presets={"iad": "fast", "cwola": "fast", "ranode": "small", "anode": "fast",
                  "ae": "fast", "*": ("test",)},
-        compute="checks and reduced reproductions: exact score ~1 s per point; BDT producers "
-                "(fast) ~5-10 s per window and point; flow producers (test presets, R-ANODE "
-                "small) ~10-40 s per window and point on a busy 2-core machine"),
+        compute="checks and reduced reproductions, measured on 2 busy cores: exact score ~1 s "
+                "per point; CWoLa/IAD (fast) 4-15 s per window and point; autoencoder (fast) "
+                "20-70 s per point; ANODE (fast), R-ANODE (small) 1-2.5 min per window and "
+                "point; CATHODE/LaCATHODE/SALAD (test) 10-40 s per window and point"),
     "small": StudySize(
         name="small", n_background=200_000, n_reference=200_000, n_mc=200_000,
         eps_b=(1e-2, 1e-3), global_toys=1000, runs=1,

@@ -171,6 +171,11 @@ def plot_sculpting_study(result: SculptingStudy, *, ax=None, path: Any = None):
         reference_hline(ax, 1.0)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        from matplotlib.ticker import NullFormatter
+
+        eps = sorted({float(e) for c in result.curves.values() for e in c.eps_sel})
+        ax.set_xticks(eps, [f"{e:g}" for e in eps])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.invert_xaxis()
         ax.set_xlabel(r"selection efficiency in the SR $\varepsilon_{sel}$ (tighter $\rightarrow$)")
         ax.set_ylabel(r"$m_{JJ}$ sculpting $\chi^2/n_{dof}$")
