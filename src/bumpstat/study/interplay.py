@@ -180,15 +180,23 @@ def run_interplay(config: InterplayConfig, *, progress: bool = True) -> Interpla
                           config=config.to_dict(), seconds=seconds)
 
 
-def plot_interplay(result: InterplayStudy, *, path: Any = None):
+def plot_interplay(result: InterplayStudy, *, ax: Any = None, path: Any = None):
     """Left: excess top-p overlap of every pair (median over seeds). Right: SIC at 1e-3 of
-    every method and combination (median with the 16–84% band over seeds)."""
-    from bumpstat.plotting.style import finish, hep_style
+    every method and combination (median with the 16–84% band over seeds). ``ax``: a pair of
+    axes to draw into (default: a new figure with two)."""
+    from bumpstat.plotting.style import finish, hep_style, place_legend
 
     with hep_style():
         import matplotlib.pyplot as plt
 
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(18, 8))
+        if ax is None:
+            fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(18, 8))
+        else:
+            try:
+                ax1, ax2 = ax
+            except (TypeError, ValueError) as err:
+                raise InputError("plot_interplay: ax must be a pair of axes") from err
+            fig = ax1.figure
         ov = result.overlaps
         p = np.asarray(ov[0].p)
         for k, pair in enumerate(ov[0].pairs):
@@ -201,7 +209,7 @@ def plot_interplay(result: InterplayStudy, *, path: Any = None):
         ax1.set_xscale("log")
         ax1.set_xlabel("top fraction $p$ of the SR background")
         ax1.set_ylabel("overlap $-$ random baseline $p$")
-        ax1.legend(fontsize="x-small")
+        place_legend(ax1, fontsize="x-small")
         summ = result.summary()
         y = np.arange(len(summ))
         med = np.array([r["sic_at_1e-3_median"] for r in summ], dtype=float)
@@ -210,7 +218,8 @@ def plot_interplay(result: InterplayStudy, *, path: Any = None):
         ax2.set_yticks(y, [r["methods"] for r in summ], fontsize="x-small")
         ax2.invert_yaxis()
         ax2.set_xlabel(r"SIC at $\epsilon_B = 10^{-3}$ (median, 16-84% over seeds)")
-        fig.tight_layout()
+        if ax is None:
+            fig.tight_layout()
         return finish(fig, path)
 
 
