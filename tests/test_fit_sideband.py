@@ -175,3 +175,13 @@ def test_sparse_spectrum_still_valid_or_flagged(edges):
     assert isinstance(fit.valid, bool)
     if fit.valid:
         assert np.all(np.isfinite(fit.expected))
+
+
+def test_sparse_spectrum_ends_in_an_invalid_fit_not_a_crash():
+    # 27 events after a tight cut (a CWoLa study point): iminuit 2.33 called a missing G2
+    # inside MIGRAD ("'NoneType' object is not callable") when given only the Hessian
+    counts = np.array([2, 8, 3, 1, 2, 4, 1, 1, 0, 2, 1, 0, 1, 1, 0, 0, 1, 1] + [0] * 12, float)
+    edges = make_edges((2.8, 5.2), 30, (3.3, 3.7))
+    with pytest.warns(FitWarning):
+        fit = fit_sideband(counts, edges, sr=(3.3, 3.7))
+    assert not fit.valid and fit.reason

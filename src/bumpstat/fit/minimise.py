@@ -24,6 +24,7 @@ parametrisation's pre-fit start. What went wrong is described in one sentence
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -84,7 +85,11 @@ def minimise(cost: Any, par: Parametrisation, start: np.ndarray, *, strategy: in
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if mode == "plain" or m is None:
-                    m = Minuit(cost, *s, name=par.names, hessian=hessian)
+                    # iminuit 2.33 can call G2 even when only a Hessian is given (a sparse
+                    # spectrum: TypeError "'NoneType' object is not callable" inside MIGRAD):
+                    # give it the Hessian's diagonal
+                    m = Minuit(cost, *s, name=par.names, hessian=hessian,
+                               g2=None if hessian is None else _diagonal(hessian))
                     m.errors = par.errors
                     for name, lim in zip(par.names, par.limits, strict=True):
                         if lim != (None, None):
@@ -104,6 +109,14 @@ def minimise(cost: Any, par: Parametrisation, start: np.ndarray, *, strategy: in
             reason = describe_failure(m)
     assert m is not None
     return m, attempts, reason
+
+
+def _diagonal(hessian: Callable) -> Callable:
+    """``g2(*q)``: the diagonal of ``hessian(*q)``."""
+    def g2(*q: float) -> np.ndarray:
+        return np.diag(hessian(*q))
+
+    return g2
 
 
 def minuit_ok(m: Minuit) -> bool:
