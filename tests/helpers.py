@@ -112,3 +112,20 @@ def assert_strict_json_tree(root):
             raise AssertionError(f"{f}: {err}") from None
     assert files, f"no JSON file under {root}"
     return len(files)
+
+
+def small_sculpting_study():
+    """A sculpting study of the exact score on 20k events (seconds)."""
+    from bumpstat.study.sculpting import SculptingConfig, run_sculpting
+
+    return run_sculpting(SculptingConfig(score_methods=("exact",), n_background=20_000,
+                                         eps_sel=(0.5, 0.1), n_bins=10, n_random=20),
+                         progress=False)
+
+
+def small_interplay_study():
+    """An interplay study of the exact score and IAD on 20k events (seconds)."""
+    from bumpstat.study.interplay import InterplayConfig, run_interplay
+
+    return run_interplay(InterplayConfig(score_methods=("exact", "iad"), n_background=20_000,
+                                         n_signal=100, seeds=1, size="tiny"), progress=False)

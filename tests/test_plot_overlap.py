@@ -213,6 +213,13 @@ def _plots(scan, bumphunt_result):
                                                                           x="s_over_sqrt_b")
     yield "study_sic", lambda: plot_sic_vs_injection(study)
     yield "study_w_hat", lambda: plot_w_hat(study)
+    from bumpstat.study.interplay import plot_interplay
+    from bumpstat.study.sculpting import plot_sculpting_study
+
+    from helpers import small_interplay_study, small_sculpting_study
+
+    yield "study_sculpting", lambda: plot_sculpting_study(small_sculpting_study())
+    yield "study_interplay", lambda: plot_interplay(small_interplay_study())
 
 
 def _study_result():
@@ -239,7 +246,8 @@ def _study_result():
 PLOTS = ["significance", "significance_fit", "comparison", "limits_events", "limits_fraction",
          "limits_xsec", "limits_fit", "delta_sys", "fit", "sculpting", "sic", "sic_eps_b",
          "overlap", "w_profile", "w_limits", "w_limits_band", "learned_signal",
-         "study_significance", "study_significance_sb", "study_sic", "study_w_hat"]
+         "study_significance", "study_significance_sb", "study_sic", "study_w_hat",
+         "study_sculpting", "study_interplay"]
 
 #: Every plot function bumpstat has, and the PLOTS entries that render it.
 COVERED = {
@@ -259,6 +267,8 @@ COVERED = {
                                                             "study_significance_sb"),
     "bumpstat.study.plots.plot_sic_vs_injection": ("study_sic",),
     "bumpstat.study.plots.plot_w_hat": ("study_w_hat",),
+    "bumpstat.study.sculpting.plot_sculpting_study": ("study_sculpting",),
+    "bumpstat.study.interplay.plot_interplay": ("study_interplay",),
 }
 
 

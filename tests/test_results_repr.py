@@ -129,7 +129,7 @@ def _factories():
     from bumpstat.stats.onebin import one_bin_test, z_bi
     from bumpstat.stats.toys import toy_discovery, toy_limits
 
-    from helpers import toy_score_file
+    from helpers import small_interplay_study, small_sculpting_study, toy_score_file
 
     def scan():
         return _scan_and_scores()[1]
@@ -183,6 +183,8 @@ def _factories():
             _pseudo_experiments,
         "bumpstat.flows.ranode.RanodeResult": _ranode,
         "bumpstat.study.result.StudyResult": _study,
+        "bumpstat.study.sculpting.SculptingStudy": small_sculpting_study,
+        "bumpstat.study.interplay.InterplayStudy": small_interplay_study,
         "bumpstat.demo.DemoResult": lambda: DemoResult(
             scan=scan(), delta_sys=estimate_delta_sys(toy_score_file(n_runs=1, seed=6), 1e-2),
             files={"scan": "out/scan.json"}, timings={"scan_s": 1.0}),
