@@ -164,7 +164,7 @@ def test_cwola_delta_sys_baseline_small_delta_r_large():
     base, dr = res["baseline"], res["delta_r"]
     sigma = base.sigma_stat[0]
     assert abs(base.value[0]) < 3 * sigma + 0.05, base.value
-    assert dr.value[0] > 0.5, dr.value  # paper 003: ~1
+    assert dr.value[0] > 0.5, dr.value  # Das et al. [arXiv:2411.00085]: ~1
 
 
 # ---------------------------------------------------------------- CLI

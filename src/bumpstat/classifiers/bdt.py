@@ -1,9 +1,10 @@
-"""Weakly supervised BDT ensembles with k-fold out-of-fold scoring (paper 003 App. A.1).
+"""Weakly supervised BDT ensembles with k-fold out-of-fold scoring (Das et al. [arXiv:2411.00085]
+App. A.1).
 
 A *classifier* is an ensemble of scikit-learn ``HistGradientBoostingClassifier`` models trained to
 separate class 1 (the signal-region data) from class 0 (the background template). Every member
 sees the same training events but draws its own random training/validation split for early
-stopping (seeded), as in paper 003. With k-fold cross-validation (k = 5, stratified, seeded) each
+stopping (seeded), as in Das et al.. With k-fold cross-validation (k = 5, stratified, seeded) each
 event of either class is scored exactly once by the ensemble trained on the other k - 1 folds,
 so no event is ever scored by a model that was trained on it.
 
@@ -57,13 +58,13 @@ class BDTConfig:
     Parameters
     ----------
     n_models : int
-        Ensemble size per fold (paper 003: 50). Training time grows linearly with it.
+        Ensemble size per fold (Das et al.: 50). Training time grows linearly with it.
     n_folds : int
-        k of the k-fold scheme (paper 003: 5).
+        k of the k-fold scheme (Das et al.: 5).
     learning_rate, max_leaf_nodes, max_bins, max_iter : float, int, int, int
-        ``HistGradientBoostingClassifier`` settings (paper 003: 0.1, 31, 255, 200).
+        ``HistGradientBoostingClassifier`` settings (Das et al.: 0.1, 31, 255, 200).
     n_iter_no_change : int
-        Early-stopping patience in boosting iterations (paper 003: 10).
+        Early-stopping patience in boosting iterations (Das et al.: 10).
     validation_fraction : float
         Fraction of the training folds held out (per member, at random) for early stopping.
     balanced : bool

@@ -64,8 +64,9 @@ def _opts(values: tuple[str, ...]) -> dict:
                    "1M events, 3 working points, 10000 toys, paper presets (hours per trained "
                    "point).")
 @click.option("--windows", "windows_spec", default="sliding", show_default=True,
-              help="'sliding' (paper 003's nine windows) or comma-separated centres in TeV "
-                   "(the true window is the one centred nearest 3.5 TeV).")
+              help="'sliding' (the nine windows of Das et al., arXiv:2411.00085) or "
+                   "comma-separated centres in TeV (the true window is the one centred nearest "
+                   "3.5 TeV).")
 @click.option("--global-toys", type=click.IntRange(min=0), default=None,
               help="Global-significance pseudo-experiments per point (default: the size's; "
                    "0: none).")
@@ -133,7 +134,7 @@ def injection(out, n_signal, s_over_sqrt_b, seeds, scores, methods, size, window
 @click.option("--eps-sel", "eps_sel", type=float, cls=MultiValueOption,
               help="Selection efficiencies in the SR. Default: 0.5 0.2 0.1 0.05 0.02.")
 @click.option("--bins", "n_bins", type=click.IntRange(min=2), default=100, show_default=True,
-              help="Equal-content m bins of the chi2/ndof (paper 001: 300).")
+              help="Equal-content m bins of the chi2/ndof (Hallin et al. [arXiv:2210.14924]: 300).")
 @click.option("--no-plots", is_flag=True, help="Write sculpting.json only, no figure.")
 @seed_option(0)
 @json_option

@@ -1,11 +1,11 @@
-"""Ensembles of small fully connected autoencoders (torch), paper 004 §3.2.
+"""Ensembles of small fully connected autoencoders (torch), Collins et al. [arXiv:2104.02092] §3.2.
 
 Each ensemble member is an autoencoder ``d → hidden × n_layers → latent → hidden × n_layers → d``
 (ReLU, batch normalisation after the first encoder layer, linear bottleneck and output) trained
 briefly (``epochs``, 1 in the paper) with the MSE loss and Adam on a random subsample of
 ``subsample`` events of its training pool, inputs standardised. The anomaly score of an event is
 the reconstruction MSE averaged over the members. Training on little data for one epoch keeps the
-members general: paper 004 found that longer training on more events lost discrimination.
+members general: Collins et al. found that longer training on more events lost discrimination.
 
 Needs the ``flows`` extra (torch).
 """
@@ -31,7 +31,7 @@ class AEConfig:
     Attributes
     ----------
     n_models : int
-        Members per fold (paper 004: 50).
+        Members per fold (Collins et al.: 50).
     hidden, n_layers, latent : int
         Hidden width, hidden layers of the encoder (and of the decoder), bottleneck size.
     batch_norm : bool

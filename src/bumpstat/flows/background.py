@@ -2,7 +2,7 @@
 
 ``p_bg(x | m)``: a conditional MAF trained on the sideband (SB) events, features preprocessed
 with SB parameters (:class:`~bumpstat.flows.preprocess.Preprocessor`), conditioned on the
-standardised m and interpolated into the SR (paper 002: Das, Kasieczka, Shih, arXiv:2312.11629,
+standardised m and interpolated into the SR (Das, Kasieczka & Shih, arXiv:2312.11629,
 §II–III and App. A). ``p_bg(m)``: a histogram of the SR masses normalised in the SR
 (``scipy.stats.rv_histogram``). Densities are in physical units (TeV⁻¹ × feature units⁻¹), the
 preprocessing Jacobian included. The same flow samples CATHODE templates

@@ -1,5 +1,5 @@
 """CATHODE background templates from the conditional background flow (Hallin et al.,
-arXiv:2109.00546; paper 001 §II).
+arXiv:2109.00546; Hallin et al. [arXiv:2210.14924] §II).
 
 The SB-trained conditional flow ``p_bg(x | m)`` of
 :class:`~bumpstat.flows.background.BackgroundModel` is sampled
@@ -10,7 +10,7 @@ The SB-trained conditional flow ``p_bg(x | m)`` of
   ``oversample`` × (default 4) the number of SR events: the background template (BT) a
   classifier is trained against, or the ``N_BT`` of a direct background estimate;
 * in the **sidebands**, at the observed SB masses: a template to compare with SB data, from
-  which the data-driven ``δ_sys^SB`` of paper 003 is computed.
+  which the data-driven ``δ_sys^SB`` of Das et al. [arXiv:2411.00085] is computed.
 
 Needs the ``flows`` extra (through the trained model).
 """

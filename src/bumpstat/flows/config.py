@@ -1,4 +1,5 @@
-"""Architecture and training settings of one normalising flow, with the presets of paper 002
+"""Architecture and training settings of one normalising flow, with the presets of Das, Kasieczka &
+Shih [arXiv:2312.11629]
 (Das, Kasieczka, Shih, arXiv:2312.11629, App. A) and smaller CPU presets. Plain data: no torch.
 """
 

@@ -1,7 +1,8 @@
 """Normalising flows (torch + nflows) for R-ANODE and CATHODE, with best-epoch ensembles.
 
 Needs the ``flows`` extra; torch and nflows are imported inside the functions through
-:func:`bumpstat._extras.require`. Two kinds of flows (paper 002, App. A):
+:func:`bumpstat._extras.require`. Two kinds of flows (Das, Kasieczka & Shih [arXiv:2312.11629],
+App. A):
 
 * ``transform="affine"``: a masked autoregressive flow (MAF) of affine MADE blocks, used for the
   conditional background density ``p_bg(x | m)`` trained on the sidebands;

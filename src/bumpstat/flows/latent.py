@@ -1,8 +1,9 @@
-"""The latent space of the conditional background flow (LaCATHODE, paper 001 §II.C).
+"""The latent space of the conditional background flow (LaCATHODE, Hallin et al. [arXiv:2210.14924]
+§II.C).
 
 The SB-trained flow of :class:`~bumpstat.flows.background.BackgroundModel` is an invertible map
 ``z = f(x; m)`` from the (preprocessed) features to a space where the background is standard
-normal for every m. :func:`to_latent` applies it to any events (SR or SB). As in paper 001
+normal for every m. :func:`to_latent` applies it to any events (SR or SB). As in Hallin et al.
 (App. A), the map uses one set of weights, the epoch with the lowest validation loss, not the
 best-epoch ensemble (an ensemble of maps has no single latent space). Needs the ``flows`` extra.
 """

@@ -1,4 +1,5 @@
-"""Feature preprocessing for the density flows (paper 002, App. A), with its Jacobian.
+"""Feature preprocessing for the density flows (Das, Kasieczka & Shih [arXiv:2312.11629], App. A),
+with its Jacobian.
 
 Each column is shifted and scaled into (0, 1) with bounds ``lo``/``hi``, logit-transformed and
 standardised: ``z = (logit((x - lo)/(hi - lo)) - mean)/std``. The parameters are fitted on the

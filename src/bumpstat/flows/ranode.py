@@ -1,6 +1,6 @@
 """The R-ANODE pipeline: background flow on the sidebands, signal flows in the SR, the w fit.
 
-Steps (paper 002: Das, Kasieczka, Shih, arXiv:2312.11629, §II–III, App. A):
+Steps (Das, Kasieczka & Shih, arXiv:2312.11629, §II–III, App. A):
 
 1. ``p_bg(x | m)`` on the sidebands and ``p_bg(m)`` from the SR masses
    (:func:`~bumpstat.flows.background.fit_background`);
@@ -8,7 +8,7 @@ Steps (paper 002: Das, Kasieczka, Shih, arXiv:2312.11629, §II–III, App. A):
    fixed (:func:`~bumpstat.flows.signal.fit_signal`);
 3. ``n_runs`` independent signal-flow trainings (splits and seeds); a run whose learned w falls
    below ``w_threshold`` (or whose flow gives no likelihood gain over ``w = 0``) is flagged
-   "undetected signal" (paper 002 App. B) and left out of the ensemble;
+   "undetected signal" (Das, Kasieczka & Shih App. B) and left out of the ensemble;
 4. the ensemble-averaged ``p_sig`` and ``p_bg`` of the SR events go to the stats layer,
    :func:`bumpstat.stats.mixture.fit_signal_fraction`; the anomaly score is
    ``log R = log p_sig - log p_bg``.
@@ -86,7 +86,7 @@ class RanodeConfig:
     w_lr : float
         Adam learning rate of ``logit(w)``.
     w_threshold : float
-        Runs whose learned w ends below this are "undetected signal" (paper 002 App. B).
+        Runs whose learned w ends below this are "undetected signal" (Das, Kasieczka & Shih App. B).
     m_bins : int
         Bins of the SR mass histogram ``p_bg(m)``.
     margin : float

@@ -1,7 +1,7 @@
 """The R-ANODE signal density ``p_sig(x, m)`` in the signal region: an RQS flow on the
 preprocessed ``(x, m)`` of the SR events, trained with the R-ANODE loss
 ``-mean log(w p_sig + (1 - w) p_bg)`` with ``p_bg`` held fixed and w learnable or fixed
-(paper 002: Das, Kasieczka, Shih, arXiv:2312.11629, eq. 4 and App. A). m is mapped through the
+(Das, Kasieczka & Shih, arXiv:2312.11629, eq. 4 and App. A). m is mapped through the
 logit of its position in the window, so ``p_sig`` is normalised in the SR and its samples stay
 inside it. Densities are in physical units. Needs the ``flows`` extra.
 """

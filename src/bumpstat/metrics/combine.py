@@ -1,4 +1,5 @@
-"""Combining anomaly-detection methods (paper 000 §4): at the score level and the sample level.
+"""Combining anomaly-detection methods (Golling et al. [arXiv:2307.11157] §4): at the score level
+and the sample level.
 
 - **Score level**: standardise each method's score, ``z = (s - mean_ref) / std_ref``, then average
   the ``z`` of the methods event by event. The reference sample sets the standardisation; in a

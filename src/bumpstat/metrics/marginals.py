@@ -1,4 +1,5 @@
-"""Kolmogorov–Smirnov statistics of template vs truth marginals (paper 000 Table 3).
+"""Kolmogorov–Smirnov statistics of template vs truth marginals (Golling et al. [arXiv:2307.11157]
+Table 3).
 
 For each feature, ``D = sup_x |F_template(x) - F_truth(x)|`` of the (weighted) empirical CDFs,
 and an asymptotic p-value from the Kolmogorov distribution with the effective sample size

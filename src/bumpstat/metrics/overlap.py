@@ -1,4 +1,5 @@
-"""Top-p percentile overlap between methods, relative to the random baseline (paper 000 §3–4).
+"""Top-p percentile overlap between methods, relative to the random baseline (Golling et al.
+[arXiv:2307.11157] §3–4).
 
 For a fraction ``p`` each method selects its ``k = max(1, round(p n))`` highest-scored events
 (ties broken by event order). The overlap of two methods is ``|A ∩ B| / k``; for independent
@@ -6,7 +7,7 @@ selections its expectation is ``k / n ≈ p`` (the *random baseline*). The overl
 methods, ``|A_1 ∩ … ∩ A_M| / k``, has the baseline ``(k / n)^(M-1)``. Paper 000 plots the
 *excess* overlap, overlap − baseline: 0 means no more agreement than chance.
 
-Scores with a runs axis ``(n_runs, n)`` are averaged over runs first, as in paper 000.
+Scores with a runs axis ``(n_runs, n)`` are averaged over runs first, as in Golling et al..
 
 >>> rng = np.random.default_rng(0)
 >>> r = percentile_overlap({"a": rng.random(100000), "b": rng.random(100000)}, p=[0.1])
@@ -31,7 +32,7 @@ from bumpstat.serialize import jsonable
 
 __all__ = ["OverlapResult", "top_fraction", "percentile_overlap", "score_file_overlap"]
 
-#: Default percentiles, from 0.5% (paper 000's left-most point) to 50%.
+#: Default percentiles, from 0.5% (Golling et al.'s left-most point) to 50%.
 DEFAULT_P = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
@@ -199,7 +200,7 @@ def score_file_overlap(
         Window name.
     p : float or sequence
     population : {"background", "signal", "all"}
-        Which SR data events to rank (by truth label; paper 000 Fig. 7 uses background).
+        Which SR data events to rank (by truth label; Golling et al. Fig. 7 uses background).
     """
     if isinstance(files, Mapping):
         named = dict(files)

@@ -1,4 +1,5 @@
-"""Metrics of score files, per window and over classifier runs (paper 002 §III.C).
+"""Metrics of score files, per window and over classifier runs (Das, Kasieczka & Shih
+[arXiv:2312.11629] §III.C).
 
 Per window the ROC uses the *data* events in the signal region with their truth labels (signal
 = label 1, background = label 0); the template is not used for it. Per-run values are

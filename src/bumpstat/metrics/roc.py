@@ -1,6 +1,6 @@
 """ROC, AUC and the significance improvement characteristic (SIC), per run and over runs.
 
-Definitions (paper 002 §III.C, BRIEF §3.6):
+Definitions (Das, Kasieczka & Shih [arXiv:2312.11629] §III.C, BRIEF §3.6):
 
 - ``eps_S(t)``, ``eps_B(t)``: weighted fractions of signal / background events with score
   ``> t``; the ROC is traced over every distinct score (ties move together).

@@ -132,10 +132,11 @@ class FlowMethodConfig:
 
     @classmethod
     def paper(cls) -> FlowMethodConfig:
-        """The papers' sizes: background MAF of paper 002 App. A (15 blocks × 128, 100 epochs;
-        the CATHODE flow of arXiv:2109.00546 has the same size), ANODE RQS of paper 002 App. A,
-        50 BDTs per fold with k = 5 (paper 003 App. A.1), SALAD reweighter 3 × 64 for 50 epochs
-        (arXiv:2001.05001 used a 3-layer network of this width). Hours per window on CPU."""
+        """The papers' sizes: background MAF of Das, Kasieczka & Shih [arXiv:2312.11629] App. A
+        (15 blocks × 128, 100 epochs; the CATHODE flow of arXiv:2109.00546 has the same size),
+        ANODE RQS of Das, Kasieczka & Shih App. A, 50 BDTs per fold with k = 5 (Das et al.
+        [arXiv:2411.00085] App. A.1), SALAD reweighter 3 × 64 for 50 epochs (arXiv:2001.05001
+        used a 3-layer network of this width). Hours per window on CPU."""
         return cls(background=FlowConfig.maf_paper(), data_flow=FlowConfig.rqs_paper(),
                    classifier=BDTConfig(n_models=50, n_threads=None), n_folds=5, m_bins=50,
                    reweighter={"hidden": 64, "n_layers": 3, "epochs": 50, "batch_size": 256,

@@ -1,9 +1,10 @@
-"""Autoencoder: reconstruction error of an ensemble of small autoencoders (paper 004 §3.2).
+"""Autoencoder: reconstruction error of an ensemble of small autoencoders (Collins et al.
+[arXiv:2104.02092] §3.2).
 
 The ensemble (:mod:`bumpstat.flows.autoencoder`) is trained once for all windows on random
 subsamples of *all* data events, across the whole m range, and knows nothing about the signal
 region: the score is m-agnostic and applies everywhere, and it does not depend on the amount of
-injected signal (paper 004: a rare signal barely changes what the members learn). Out of fold:
+injected signal (Collins et al.: a rare signal barely changes what the members learn). Out of fold:
 the events are split into ``config.n_folds`` folds (seeded); ``n_models`` members are trained on
 subsamples of the other folds of each fold and score it, so no event is scored by a member that
 saw it (``fold`` in the file). Runs are independent ensembles sharing the fold split.
@@ -86,7 +87,7 @@ class AutoencoderProducer(ScoreProducer):
     Parameters
     ----------
     config : AEConfig or str
-        ``"test"``, ``"fast"`` (default), ``"paper"`` (paper 004: 50 members of 2 × 512).
+        ``"test"``, ``"fast"`` (default), ``"paper"`` (Collins et al.: 50 members of 2 × 512).
     features : sequence of str or int, optional
         Feature subset (all by default).
     sideband_width : float

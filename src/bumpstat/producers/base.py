@@ -101,7 +101,8 @@ def check_events(events: Any, what: str = "data") -> Events:
 
 
 def parse_window_spec(spec: str, *, width: float = 0.4) -> tuple[Window, ...]:
-    """Windows from ``"sliding"`` (paper 003's nine windows, named SR1…SR9, of ``width`` TeV)
+    """Windows from ``"sliding"`` (Das et al.'s [arXiv:2411.00085] nine windows, named SR1…SR9, of
+    ``width`` TeV)
     or comma-separated centres in TeV.
 
     >>> [w.name for w in parse_window_spec("sliding")][:2], parse_window_spec("3.5")[0].low

@@ -1,5 +1,5 @@
 """CATHODE: SR data vs samples of the sideband-trained background flow (Hallin et al.,
-arXiv:2109.00546; papers 001 and 003).
+arXiv:2109.00546; Hallin et al. [arXiv:2210.14924] and Das et al. [arXiv:2411.00085]).
 
 Per window:
 
@@ -14,7 +14,7 @@ Per window:
 
 With ``score_range`` the data events in the range outside the window are scored by the mean of
 the k fold ensembles (``fold = -1``). The classifier is trained in the SR only, so this is an
-extrapolation: with features correlated with m it sculpts the m spectrum (paper 001), which is
+extrapolation: with features correlated with m it sculpts the m spectrum (Hallin et al.), which is
 what :class:`~bumpstat.producers.lacathode.LaCATHODEProducer` avoids.
 
 Seeds: the window's seed is split into the background flow, the template, the fold split and

@@ -1,11 +1,11 @@
 """CWoLa Hunting: SR data vs the data in the short sidebands (Collins, Howe, Nachman,
-arXiv:1805.02664; paper 003 §2.2.2).
+arXiv:1805.02664; Das et al. [arXiv:2411.00085] §2.2.2).
 
 The template of a window is the data in the two short sidebands of ``sideband_width`` TeV
-(0.2 TeV in paper 003) either side of it, so its ``m`` lies *outside* the window. A BDT ensemble
+(0.2 TeV in Das et al.) either side of it, so its ``m`` lies *outside* the window. A BDT ensemble
 is trained SR vs SB with stratified k-fold (balanced classes), so every SR event and every
 sideband event gets an out-of-fold score. Features correlated with m (e.g. ΔR_JJ) are learned as
-a difference between SR and SB and bias the template: the ``δ_sys`` of paper 003 (≈ 1 for CWoLa
+a difference between SR and SB and bias the template: the ``δ_sys`` of Das et al. (≈ 1 for CWoLa
 with ΔR). With ``score_range``, sideband events are stored with their out-of-fold template
 scores, the other events in the range by the ensemble of one fold drawn at random
 (``fold = -1``).

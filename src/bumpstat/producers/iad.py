@@ -3,7 +3,7 @@
 The template of each window is the events of ``reference`` (an independent background sample:
 simulation, a second generator) inside the window; a BDT ensemble is trained SR data vs that
 template with stratified k-fold (:mod:`bumpstat.producers.weak`). The name is from CATHODE
-(Hallin et al., arXiv:2109.00546); paper 003 (Das et al., arXiv:2411.00085) uses it as the
+(Hallin et al., arXiv:2109.00546); Das et al. (arXiv:2411.00085) uses it as the
 reference of its direct background estimates.
 
 >>> from bumpstat.data import SyntheticLHCO
@@ -38,7 +38,7 @@ class IADProducer(WeakProducer):
     ----------
     config : BDTConfig or str
         BDT ensemble and k-fold (``"fast"``: 2 BDTs per fold, ``"default"``: 10, ``"paper"``:
-        50, paper 003 App. A.1).
+        50, Das et al. App. A.1).
     features : sequence of str or int, optional
         Feature subset (all by default).
     """

@@ -1,4 +1,5 @@
-"""LaCATHODE: the CATHODE classifier trained in the background flow's latent space (paper 001,
+"""LaCATHODE: the CATHODE classifier trained in the background flow's latent space (Hallin et al.
+[arXiv:2210.14924],
 Hallin et al., arXiv:2210.14924).
 
 Per window:

@@ -1,6 +1,6 @@
 """R-ANODE anomaly scores with every data event scored out of fold, and a CATHODE template.
 
-Per window (Das, Kasieczka, Shih, arXiv:2312.11629 = paper 002; CATHODE: Hallin et al.,
+Per window (Das, Kasieczka & Shih, arXiv:2312.11629; CATHODE: Hallin et al.,
 arXiv:2109.00546):
 
 1. ``p_bg(x, m)``: the conditional MAF trained on the sidebands and the SR mass histogram
@@ -160,9 +160,9 @@ class RanodeProducer(ScoreProducer):
     ----------
     config : RanodeConfig or str
         Flow sizes and ``n_folds``, or a preset: ``"test"`` (seconds), ``"small"`` (CPU default,
-        3 folds), ``"paper"`` (paper 002 App. A, 5 folds; hours on CPU).
+        3 folds), ``"paper"`` (Das, Kasieczka & Shih App. A, 5 folds; hours on CPU).
     oversample : float
-        CATHODE template size in units of N_SR (paper 003: 4).
+        CATHODE template size in units of N_SR (Das et al. [arXiv:2411.00085]: 4).
     sideband : {"full", "short"}
         Sidebands the background flow is trained on.
     sideband_width : float

@@ -145,7 +145,8 @@ class StudyConfig:
     global_toys : int, optional
         Overrides the size's pseudo-experiments per point (0: no global significance).
     windows : sequence of Window, optional
-        Default: paper 003's nine sliding windows (SR5 is centred on the resonance).
+        Default: Das et al.'s [arXiv:2411.00085] nine sliding windows (SR5 is centred on the
+        resonance).
     producer_options : dict
         Extra options of every trained producer (e.g. ``{"n_threads": 1}``); ``preset`` in it
         overrides the size's preset.

@@ -1,4 +1,4 @@
-"""Interplay of methods (paper 000, Golling et al., arXiv:2307.11157): do different anomaly
+"""Interplay of methods (Golling et al., arXiv:2307.11157): do different anomaly
 scores select the same events, and does combining them help?
 
 For each seed: one data set (background + ``n_signal`` injected signal) scored in the true
@@ -6,14 +6,14 @@ window by every producer (the same SR events); then
 
 * **overlap** — the top-p overlap of every pair (and of all) on the SR *background* events,
   against the random baseline p (:func:`bumpstat.metrics.overlap.score_file_overlap`;
-  paper 000 Fig. 7);
+  Golling et al. Fig. 7);
 * **score-level combination** — each method's SR data scores standardised with its own
   template scores and averaged (:func:`bumpstat.metrics.combine.combine_scores`), for every
   subset of two or more methods; AUC, max SIC and SIC at ε_B = 1e-3 from the truth labels,
   beside those of each single method. At fixed S/√B the expected significance of a cut scales
   with the SIC, so the SIC ratio combined / best single is the gain in significance.
 
-The sample-level combination of paper 000 (one classifier trained against the union of several
+The sample-level combination of Golling et al. (one classifier trained against the union of several
 *generated* templates) needs several generative producers; bumpstat has one (CATHODE), so it is
 not part of this study (:func:`bumpstat.metrics.combine.sample_level_template` builds such a
 template when there are).

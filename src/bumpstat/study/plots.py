@@ -2,10 +2,11 @@
 
 - :func:`plot_significance_vs_injection`: median local Z of the true window, largest local Z
   and global Z against N_sig (or S/√B), with the 16–84% band over seeds, one line per producer
-  and method (paper 003 Figs. 3/5, paper 004's p-value curves);
-- :func:`plot_sic_vs_injection`: SIC at ε_B = 1e-3 in the true window against N_sig (paper 002
-  Fig. 3);
-- :func:`plot_w_hat`: ŵ against w_true with the diagonal (paper 002 Fig. 4).
+  and method (Das et al. [arXiv:2411.00085] Figs. 3/5, Collins et al.'s [arXiv:2104.02092] p-value
+  curves);
+- :func:`plot_sic_vs_injection`: SIC at ε_B = 1e-3 in the true window against N_sig
+  (Das, Kasieczka & Shih [arXiv:2312.11629] Fig. 3);
+- :func:`plot_w_hat`: ŵ against w_true with the diagonal (Das, Kasieczka & Shih Fig. 4).
 
 Each takes a :class:`~bumpstat.study.result.StudyResult`, ``ax=None`` and ``path=None``,
 returns the figure and saves it only when ``path`` is given.

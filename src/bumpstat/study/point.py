@@ -51,7 +51,8 @@ def _rng(ss: np.random.SeedSequence) -> np.random.Generator:
 
 
 def delta_sys_task(config: StudyConfig, score_method: str, seed_index: int) -> dict:
-    """delta_sys^MC (paper 003 eqs. 4–5) of one producer and seed: the producer run on two
+    """delta_sys^MC (Das et al. [arXiv:2411.00085] eqs. 4–5) of one producer and seed: the producer
+    run on two
     signal-free samples of the alternative generator; returns ``DeltaSys.to_dict()``.
 
     A producer whose reference is a simulation (SALAD) gets the nominal generator as its

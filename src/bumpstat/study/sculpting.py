@@ -1,8 +1,8 @@
-"""Sculpting study (paper 001, Hallin et al., arXiv:2210.14924, Fig. 7 / eq. 5): how much does a
+"""Sculpting study (Hallin et al., arXiv:2210.14924, Fig. 7 / eq. 5): how much does a
 cut on each producer's score sculpt the m_JJ spectrum of background-only events?
 
 Background only, from the ``shifted`` synthetic generator (``mj1`` and ``delta_mj`` move by
-``0.1 m``: the strongly m-correlated features of paper 001). Each producer scores every event in
+``0.1 m``: the strongly m-correlated features of Hallin et al.). Each producer scores every event in
 the fit range (``score_range``) with the classifier trained in the signal region; the score
 threshold keeps a fraction ``eps_sel`` of the SR events and is applied to the whole range; the
 sculpting metric χ²/n_dof (:func:`bumpstat.fit.sculpting.sculpting_curve`, equal-content bins)
@@ -40,7 +40,7 @@ class SculptingConfig:
     n_background : background events (before the fit-range cut)
     preset : preset of the producers (``test``, ``fast``, ``paper``)
     eps_sel : selection efficiencies in the SR
-    n_bins : equal-content m bins of the metric (paper 001: 300)
+    n_bins : equal-content m bins of the metric (Hallin et al.: 300)
     n_random : random selections per efficiency for the reference band
     seed : root seed (data, producers, random selections)
     shifted : use the ``shifted`` generator (m-correlated features)
