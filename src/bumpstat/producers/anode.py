@@ -6,7 +6,8 @@ Per window:
 1. ``p_bg(x | m)``: the conditional MAF trained on the sidebands
    (:func:`~bumpstat.flows.background.fit_background`);
 2. ``p_data(x | m)``: a second conditional flow (RQS, as in Das, Kasieczka & Shih App. A) trained
-   on the SR data in the same preprocessed space (the SB preprocessing, so the Jacobians cancel in R);
+   on the SR data in the same preprocessed space (the SB preprocessing, so the Jacobians cancel
+   in R);
 3. k-fold: the SR data are split into ``config.n_folds`` folds (seeded, shared by the runs); the
    data flow of fold f is trained on the other folds and scores fold f, ``log R = log p_data -
    log p_bg``; the CATHODE template (the background flow sampled in the SR, ``oversample`` ×
