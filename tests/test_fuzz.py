@@ -165,9 +165,9 @@ def _read_or_own_error(reader, path):
 
 
 def _load_m(path):
-    from bumpstat.cli.fit import load_array
+    from bumpstat.data.spectra import read_mass_array
 
-    return load_array(path, key=None)
+    return read_mass_array(path, key=None)
 
 
 _READERS = {"h5": (".h5", read_scores), "npz": (".npz", read_scores),
