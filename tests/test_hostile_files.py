@@ -799,3 +799,18 @@ def test_zero_byte_lhco_hdf5(tmp_path):
     (tmp_path / "z.h5").write_bytes(b"")
     with pytest.raises(ScoreFileError, match="cannot read '.*z.h5' as HDF5"):
         load_lhco_rnd(tmp_path / "z.h5")
+
+
+def test_npy_header_that_does_not_tokenize(tmp_path):
+    """A header with an unclosed bracket: numpy's tokenizer raised tokenize.TokenError, which
+    escaped the reader (found by the fuzz test)."""
+    import io
+
+    from bumpstat.npzfile import read_npy
+
+    buf = io.BytesIO()
+    np.save(buf, np.arange(5.0))
+    path = tmp_path / "m.npy"
+    path.write_bytes(buf.getvalue().replace(b"(5,)", b"(5, ", 1))
+    with pytest.raises(ScoreFileError, match=r"m file .*m\.npy.*not a valid \.npy array"):
+        read_npy(path, what="m file")

@@ -17,6 +17,7 @@ of data is read. Any failure names the file and the member.
 from __future__ import annotations
 
 import math
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -32,8 +33,9 @@ __all__ = ["MAX_DEFLATE_RATIO", "read_npz", "read_npy"]
 #: Largest expansion of a deflate stream (RFC 1951 allows about 1032:1), with slack.
 MAX_DEFLATE_RATIO = 1100
 _CHUNK = 1 << 24
+# tokenize.TokenError: numpy tokenizes a corrupt legacy header (and does not wrap the error)
 _READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error,
-                NotImplementedError, RuntimeError)
+                NotImplementedError, RuntimeError, SyntaxError, tokenize.TokenError)
 
 
 def _one_line(err: BaseException) -> str:
