@@ -7,6 +7,7 @@
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,9 +30,11 @@ from bumpstat.stats.significance import (
 )
 from bumpstat.windows import sliding_windows
 
-FAST = settings(max_examples=40, deadline=None,
+# derandomize: the same examples on every run, so that CI cannot fail by chance; run with
+# --hypothesis-seed=N (and derandomize off) to explore further
+FAST = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
-SLOW = settings(max_examples=20, deadline=None,
+SLOW = settings(max_examples=20, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 counts = st.floats(0.0, 1e6, allow_nan=False)
@@ -134,7 +137,7 @@ def valid_files(tmp_path_factory):
         np.linspace(3.0, 4.0, 50), np.zeros((50, 2)), ("a", "b"), label=np.zeros(50)))
     np.save(d / "m.npy", np.linspace(2.8, 5.2, 50))
     paths["npy"] = d / "m.npy"
-    return {k: p.read_bytes() for k, p in paths.items()}
+    return {k: str(p) for k, p in paths.items()}  # paths: a short repr in failure reports
 
 
 corruption = st.one_of(
@@ -179,7 +182,7 @@ _READERS = {"h5": (".h5", read_scores), "npz": (".npz", read_scores),
 def test_corrupt_files_end_in_own_error(valid_files, tmp_path, kind, how):
     suffix, reader = _READERS[kind]
     path = tmp_path / f"c{suffix}"
-    path.write_bytes(_corrupt(valid_files[kind], how))
+    path.write_bytes(_corrupt(Path(valid_files[kind]).read_bytes(), how))
     _read_or_own_error(reader, path)
 
 
@@ -230,7 +233,7 @@ def scan_file(tmp_path_factory):
                                                    windows=list(sliding_windows()[4:5])))
 
 
-@settings(max_examples=10, deadline=None,
+@settings(max_examples=10, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(eps=numbers, dsys=numbers, ssys=numbers)
 def test_cli_scan_numbers(scan_file, tmp_path, eps, dsys, ssys):
@@ -259,7 +262,7 @@ def m_file(tmp_path_factory):
     return d / "m.npy"
 
 
-@settings(max_examples=15, deadline=None,
+@settings(max_examples=15, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(w=_fit_windows(), bins=st.one_of(st.integers(3, 60).map(str), numbers),
        cl=st.one_of(st.just("0.95"), numbers), gof=st.one_of(st.just("0.001"), numbers))
