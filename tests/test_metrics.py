@@ -309,3 +309,19 @@ def test_plots(tmp_path):
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.mark.parametrize("option, value", [("--eps-b", "nan"), ("--max-rel-error", "nan"),
+                                           ("--eps-b", "1")])
+def test_metrics_cli_nan_options_are_one_line_errors(tmp_path, option, value):
+    from click.testing import CliRunner
+
+    from bumpstat.cli import main
+    from bumpstat.scores import write_scores
+
+    from helpers import toy_score_file
+
+    path = write_scores(tmp_path / "s.h5", toy_score_file(n_runs=1, seed=2, n_signal=50))
+    res = CliRunner().invoke(main, ["metrics", str(path), option, value])
+    assert res.exit_code == 2 and (res.exception is None or isinstance(res.exception, SystemExit))
+    assert sum(ln.startswith("Error:") for ln in res.output.splitlines()) == 1, res.output

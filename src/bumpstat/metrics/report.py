@@ -222,6 +222,10 @@ def score_file_metrics(
     InputError
         No window has labels, or a requested window does not exist.
     """
+    if not (np.isfinite(eps_b) and 0.0 < eps_b < 1.0):
+        raise InputError(f"eps_b of 'SIC at eps_B' must lie in (0, 1), got {eps_b}")
+    if not (np.isfinite(max_rel_error) and max_rel_error > 0.0):
+        raise InputError(f"max_rel_error must be a positive number, got {max_rel_error}")
     names = sf.window_names if windows is None else tuple(windows)
     missing = [n for n in names if n not in sf.window_names]
     if missing:
