@@ -22,6 +22,7 @@ anomaly scores with every event scored out of fold use the producer
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -38,7 +39,8 @@ from bumpstat.serialize import jsonable
 from bumpstat.stats.mixture import MixtureFitResult, ensemble_log_density, fit_signal_fraction
 from bumpstat.windows import Window
 
-__all__ = ["RanodeConfig", "RanodeResult", "run_ranode", "PRESET_NOTES", "W_MAX_PLAUSIBLE"]
+__all__ = ["RanodeConfig", "RanodeResult", "run_ranode", "PRESET_NOTES", "W_MAX_PLAUSIBLE",
+           "background_reference_nll"]
 
 #: What each preset is for; presets other than "paper" are not meant for physics results.
 PRESET_NOTES: dict[str, str] = {
@@ -53,11 +55,26 @@ PRESET_NOTES: dict[str, str] = {
 W_MAX_PLAUSIBLE = 0.1
 
 
-def _validity(cfg: RanodeConfig, fit: MixtureFitResult) -> tuple[bool, str | None]:
+def background_reference_nll(n_features: int) -> float:
+    """Per-event NLL of a standard normal in ``n_features`` standardised dimensions,
+    ``d (ln 2π + 1) / 2``: what the background flow must beat on its sideband validation events
+    (the preprocessing standardises the sidebands), else it has learned nothing."""
+    return 0.5 * n_features * (math.log(2.0 * math.pi) + 1.0)
+
+
+def _validity(cfg: RanodeConfig, fit: MixtureFitResult,
+              background: BackgroundModel | None = None) -> tuple[bool, str | None]:
     """Whether an R-ANODE result can be trusted, and why not."""
     why = []
     if cfg.preset_name == "test":
         why.append(PRESET_NOTES["test"])
+    if background is not None:
+        ref = background_reference_nll(background.flow.n_features)
+        best = min(background.flow.val_losses, default=math.inf)
+        if not best < ref:
+            why.append(f"the background flow did not learn: its best sideband validation NLL "
+                       f"{best:.4g} per event is not below {ref:.4g}, that of a standard "
+                       "normal in the preprocessed space")
     if not fit.valid:
         why.append(f"w fit not valid: {fit.reason}")
     if np.isfinite(fit.w_hat) and fit.w_hat > W_MAX_PLAUSIBLE:
@@ -211,13 +228,14 @@ class RanodeResult(Result):
     @property
     def valid(self) -> bool:
         """The result can be trusted (see :attr:`reason`)."""
-        return _validity(self.config, self.fit)[0]
+        return _validity(self.config, self.fit, self.background)[0]
 
     @property
     def reason(self) -> str | None:
-        """Why the result is not valid: a preset for tests, an invalid w fit, or a fitted
+        """Why the result is not valid: a preset for tests, a background flow that did not
+        beat a standard normal on its sideband validation events, an invalid w fit, or a fitted
         signal fraction above :data:`W_MAX_PLAUSIBLE`; None when valid."""
-        return _validity(self.config, self.fit)[1]
+        return _validity(self.config, self.fit, self.background)[1]
 
     @property
     def preset_note(self) -> str | None:
