@@ -14,7 +14,7 @@ import numpy as np
 from scipy import special, stats
 
 from bumpstat.exceptions import InputError
-from bumpstat.stats.significance import counting_inputs, negligible_uncertainty
+from bumpstat.stats.inputs import counting_inputs, negligible_uncertainty
 
 __all__ = ["BAND_NSIGMA", "OneBinModel", "cls_limits", "solve_decreasing"]
 

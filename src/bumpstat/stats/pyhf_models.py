@@ -9,7 +9,7 @@ background sample ``n_exp`` with either
   (Gaussian constraint, exponential interpolation; Z close to eq. 7 for large n_exp).
 
 ``rel_unc = 0`` builds the background without any modifier (plain Poisson count), and so does a
-negligible one (``n_exp rel_unc² <`` :data:`~bumpstat.stats.significance.NEGLIGIBLE_UNCERTAINTY`,
+negligible one (``n_exp rel_unc² <`` :data:`~bumpstat.stats.inputs.NEGLIGIBLE_UNCERTAINTY`,
 where pyhf's minimiser fails on ``tau = 1/rel_unc²``), so results are continuous as it goes to 0.
 
 **Parameter bounds.** pyhf bounds a ``normfactor`` to (0, 10) by default, so a signal sample of
@@ -47,7 +47,7 @@ from scipy import stats
 
 from bumpstat.exceptions import InputError
 from bumpstat.stats.cutcount import DiscoveryResult, UpperLimitResult
-from bumpstat.stats.significance import negligible_uncertainty
+from bumpstat.stats.inputs import negligible_uncertainty
 
 __all__ = [
     "build_workspace",

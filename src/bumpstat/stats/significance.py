@@ -34,11 +34,10 @@ import numpy as np
 from scipy import special, stats
 
 from bumpstat.exceptions import InputError, WorkingPointError
+from bumpstat.stats.inputs import as_float_array, check_values, counting_inputs
 
 __all__ = [
-    "NEGLIGIBLE_UNCERTAINTY",
     "asimov_significance",
-    "negligible_uncertainty",
     "gaussian_significance",
     "rel_unc_expected",
     "rel_unc_stat",
@@ -54,63 +53,6 @@ _SERIES_MAX = 1.0 / 32.0
 _H_COEF = np.array([(-1.0) ** j / ((j + 1) * (j + 2)) for j in range(12)])
 #: Coefficients of g(x)/x^2 = sum_j (-x)^j / (j+2), g(x) = x - ln(1 + x); 12 terms at |x| = 1/32.
 _G_COEF = np.array([(-1.0) ** j / (j + 2) for j in range(13)])
-
-
-#: ``b σ²`` below which a relative background uncertainty σ is treated as 0 in the one-bin
-#: likelihood and the pyhf models. Its effect on limits is of relative order ``b σ²`` (below
-#: 2e-7 here), while the likelihood's ``tau = 1/σ²`` terms cancel catastrophically for smaller σ
-#: and made limits jump as σ -> 0 (measured before: n = b = 100, σ = 1e-18 gave an upper limit
-#: of 12.0 events instead of 20.9, and pyhf failed to minimise).
-NEGLIGIBLE_UNCERTAINTY = 1e-7
-
-
-def negligible_uncertainty(n_obs, n_exp, rel_unc):
-    """Whether ``rel_unc`` is too small to matter: ``n_exp rel_unc² < NEGLIGIBLE_UNCERTAINTY``.
-
-    Used by the one-bin likelihood and pyhf models to treat such an uncertainty as exactly 0,
-    which keeps limits and significances continuous as ``rel_unc -> 0``. ``n_obs`` is accepted
-    for a uniform signature and broadcast.
-
-    >>> bool(negligible_uncertainty(100, 100, 1e-18)), bool(negligible_uncertainty(100, 100, 1e-3))
-    (True, False)
-    """
-    n, b, s = np.broadcast_arrays(np.asarray(n_obs, float), np.asarray(n_exp, float),
-                                  np.asarray(rel_unc, float))
-    return b * np.square(s) < NEGLIGIBLE_UNCERTAINTY
-
-
-def _as_float_array(name: str, value) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"{name} must be numeric, got {value!r}") from err
-    return arr
-
-
-def _check(name: str, arr: np.ndarray, *, lower: float, strict: bool, what: str) -> None:
-    """Raise InputError naming ``name`` and the number of entries that are not finite/in range."""
-    if arr.size == 0:
-        return
-    lo, hi = np.min(arr), np.max(arr)  # NaN propagates through min/max: one cheap pass each
-    ok = np.isfinite(lo) and np.isfinite(hi) and (lo > lower if strict else lo >= lower)
-    if ok:
-        return
-    good = np.isfinite(arr) & ((arr > lower) if strict else (arr >= lower))
-    nbad = int(arr.size - np.count_nonzero(good))
-    first = float(arr.reshape(-1)[np.flatnonzero(~good.reshape(-1))[0]])
-    raise InputError(
-        f"{name} ({what}) has {nbad} invalid entr{'y' if nbad == 1 else 'ies'} of {arr.size}: "
-        f"must be finite and {'>' if strict else '>='} {lower:g} (first bad value: {first:g})"
-    )
-
-
-def _broadcast_shape(**arrays: np.ndarray) -> tuple[int, ...]:
-    """Common broadcast shape, or InputError naming the arguments and their shapes."""
-    try:
-        return np.broadcast_shapes(*(a.shape for a in arrays.values()))
-    except ValueError as err:
-        shapes = ", ".join(f"{k} {v.shape}" for k, v in arrays.items())
-        raise InputError(f"arguments cannot be broadcast together: {shapes}") from err
 
 
 def _horner(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
@@ -256,18 +198,6 @@ def _half_z2_chunk(n: np.ndarray, b: np.ndarray, s2: np.ndarray, out: np.ndarray
         out[idx] = _form_c(n[idx], b[idx], s2[idx])
 
 
-def counting_inputs(n_obs, n_exp, rel_unc):
-    """Validate ``(n_obs >= 0, n_exp > 0, rel_unc >= 0)`` and return them as float arrays
-    with their common broadcast shape; :class:`InputError` names the bad argument."""
-    n = _as_float_array("n_obs", n_obs)
-    b = _as_float_array("n_exp", n_exp)
-    s = _as_float_array("rel_unc", rel_unc)
-    _check("n_obs", n, lower=0.0, strict=False, what="observed events")
-    _check("n_exp", b, lower=0.0, strict=True, what="expected background events")
-    _check("rel_unc", s, lower=0.0, strict=False, what="relative uncertainty on n_exp")
-    return n, b, s, _broadcast_shape(n_obs=n, n_exp=b, rel_unc=s)
-
-
 def asimov_significance(n_obs, n_exp, rel_unc=0.0):
     """Asimov significance of an excess with a relative background uncertainty (eq. 6).
 
@@ -386,14 +316,14 @@ def rel_unc_expected(eps_b, n_bt, sigma_sys=0.0):
     >>> round(rel_unc_expected(1e-3, 120_000, 0.16), 4)
     0.1842
     """
-    eps = _as_float_array("eps_b", eps_b)
-    nbt = _as_float_array("n_bt", n_bt)
-    sys = _as_float_array("sigma_sys", sigma_sys)
-    _check("eps_b", eps, lower=0.0, strict=True, what="background efficiency")
+    eps = as_float_array("eps_b", eps_b)
+    nbt = as_float_array("n_bt", n_bt)
+    sys = as_float_array("sigma_sys", sigma_sys)
+    check_values("eps_b", eps, lower=0.0, strict=True, what="background efficiency")
     if np.any(eps > 1.0):
         raise InputError(f"eps_b (background efficiency) must be <= 1, got max {np.max(eps)!r}")
-    _check("n_bt", nbt, lower=0.0, strict=True, what="background-template events")
-    _check("sigma_sys", sys, lower=0.0, strict=False, what="relative systematic uncertainty")
+    check_values("n_bt", nbt, lower=0.0, strict=True, what="background-template events")
+    check_values("sigma_sys", sys, lower=0.0, strict=False, what="relative systematic uncertainty")
     npass = eps * nbt
     if np.any(npass < 1.0):
         nbad = int(np.count_nonzero(np.broadcast_to(npass < 1.0, npass.shape)))
@@ -427,8 +357,8 @@ def rel_unc_stat(n_exp, eps_b, n_bt):
     >>> round(rel_unc_stat(120.0, 1e-3, 120_000), 2)  # IAD, Table 1: 0.13
     0.13
     """
-    b = _as_float_array("n_exp", n_exp)
-    _check("n_exp", b, lower=0.0, strict=True, what="expected background events")
+    b = as_float_array("n_exp", n_exp)
+    check_values("n_exp", b, lower=0.0, strict=True, what="expected background events")
     sigma_exp_stat = rel_unc_expected(eps_b, n_bt, 0.0)
     out = np.sqrt(1.0 / b + np.square(sigma_exp_stat))
     return float(out) if np.ndim(out) == 0 else out
@@ -444,7 +374,7 @@ def p_value_from_z(z):
     >>> round(p_value_from_z(5.0) * 1e7, 4)
     2.8665
     """
-    zz = _as_float_array("z", z)
+    zz = as_float_array("z", z)
     if np.any(np.isnan(zz)):
         raise InputError(f"z has {int(np.count_nonzero(np.isnan(zz)))} NaN entries")
     out = stats.norm.sf(zz)
@@ -466,7 +396,7 @@ def z_from_p_value(p):
     >>> z_from_p_value(0.5)
     0.0
     """
-    pp = _as_float_array("p", p)
+    pp = as_float_array("p", p)
     bad = ~((pp > 0.0) & (pp <= 1.0))
     if np.any(bad):
         nbad = int(np.count_nonzero(bad))

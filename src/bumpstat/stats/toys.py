@@ -37,7 +37,7 @@ from bumpstat.exceptions import InputError
 from bumpstat.parallel import seed_sequence
 from bumpstat.results import Result
 from bumpstat.stats.cutcount import upper_limit as asymptotic_upper_limit
-from bumpstat.stats.significance import counting_inputs, negligible_uncertainty
+from bumpstat.stats.inputs import counting_inputs, negligible_uncertainty
 
 __all__ = ["ToyDiscovery", "ToyLimits", "toy_discovery", "toy_limits", "LIMIT_CLS_TOYS",
            "BOUND_CL"]
