@@ -498,3 +498,29 @@ def test_audit_table(hostile, tmp_path, line, fragment):
     assert {p: p.read_bytes() for p in hostile.iterdir() if p.is_file()} == before
     left = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "bumpstat-manifest.json"]
     assert left == [], left
+
+
+def test_interruption_inside_a_constructor_leaves_no_traceback(tmp_path):
+    """A signal landing in a library constructor (seen: zipfile.ZipFile inside numpy.savez on
+    SIGTERM) leaves an object whose __del__ fails; collected at exit it printed an
+    "Exception ignored ... Traceback". The command's own message is the only output."""
+    code = """
+import click
+from bumpstat.cli._common import command_errors
+
+class HalfBuilt:  # like a ZipFile interrupted before its attributes are set
+    def __del__(self):
+        self._writing
+
+@click.command()
+@command_errors
+def cmd():
+    half = HalfBuilt()
+    raise KeyboardInterrupt
+
+cmd()
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 130
+    assert res.stderr.strip() == "Error: interrupted; no partial result was left in place"

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import signal
+import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -80,6 +83,24 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _release_interrupted(err: BaseException) -> None:
+    """Free the frames an interruption unwound, quietly.
+
+    A signal can land inside a library's constructor (e.g. ``zipfile.ZipFile`` while
+    ``numpy.savez`` writes a temporary file) and leave an object whose ``__del__`` fails; kept
+    alive by the traceback, it would print an "Exception ignored ... Traceback" when collected
+    at exit. Its temporary file is already gone (:func:`bumpstat.outputs.atomic_path`).
+    """
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        traceback.clear_frames(err.__traceback__)
+        err.__traceback__ = None
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+
+
 def command_errors(f: Callable) -> Callable:
     """Turn a :class:`BumpstatError` into one line ``Error: …`` and exit status 2.
 
@@ -98,6 +119,7 @@ def command_errors(f: Callable) -> Callable:
             raise _Error(msg) from err
         except KeyboardInterrupt as err:
             what = "terminated" if isinstance(err, _Terminated) else "interrupted"
+            _release_interrupted(err)
             click.echo(f"Error: {what}; no partial result was left in place", err=True)
             raise SystemExit(143 if isinstance(err, _Terminated) else 130) from None
 
