@@ -225,15 +225,6 @@ def plot_interplay(result: InterplayStudy, *, ax: Any = None, path: Any = None):
 
 def write_interplay(result: InterplayStudy, out: Any, *, plots: bool = True) -> list[Any]:
     """``out/interplay.json`` (and ``out/interplay.png``) through an OutputDir."""
-    from bumpstat.outputs import OutputDir
+    from bumpstat.study.result import write_study
 
-    od = OutputDir(out)
-    written = [od.write_json("interplay.json", result)]
-    od.write_json("timing.json", {"seconds": result.seconds})
-    if plots:
-        import matplotlib.pyplot as plt
-
-        written.append(od.file("interplay.png"))
-        plt.close(plot_interplay(result, path=written[-1]))
-    od.finish()
-    return written
+    return write_study(result, out, "interplay", plot_interplay, plots=plots)

@@ -26,7 +26,7 @@ import numpy as np
 from bumpstat.results import Result
 from bumpstat.serialize import jsonable
 
-__all__ = ["SUMMARY_QUANTITIES", "StudyResult", "reach", "summarise"]
+__all__ = ["SUMMARY_QUANTITIES", "StudyResult", "reach", "summarise", "write_study"]
 
 #: Point quantities summarised over seeds.
 SUMMARY_QUANTITIES: tuple[str, ...] = ("z_true_window", "z_local_max", "z_global",
@@ -158,3 +158,21 @@ class StudyResult(Result):
         """Summary rows of one producer and method, in increasing N_sig."""
         return [r for r in self.summary
                 if r["score_method"] == score_method and r["method"] == method]
+
+
+def write_study(result: Any, out: Any, name: str, plot: Any, *, plots: bool = True
+                ) -> list[Any]:
+    """``out/<name>.json``, ``out/timing.json`` and, with ``plots``, ``out/<name>.png`` drawn
+    by ``plot(result, path=...)``, through one :class:`~bumpstat.outputs.OutputDir`."""
+    from bumpstat.outputs import OutputDir
+
+    od = OutputDir(out)
+    written = [od.write_json(f"{name}.json", result)]
+    od.write_json("timing.json", {"seconds": result.seconds})
+    if plots:
+        import matplotlib.pyplot as plt
+
+        written.append(od.file(f"{name}.png"))
+        plt.close(plot(result, path=written[-1]))
+    od.finish()
+    return written

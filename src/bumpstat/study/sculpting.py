@@ -185,15 +185,6 @@ def plot_sculpting_study(result: SculptingStudy, *, ax=None, path: Any = None):
 
 def write_sculpting(result: SculptingStudy, out: Any, *, plots: bool = True) -> list[Any]:
     """``out/sculpting.json`` (and ``out/sculpting.png``) through an OutputDir."""
-    from bumpstat.outputs import OutputDir
+    from bumpstat.study.result import write_study
 
-    od = OutputDir(out)
-    written = [od.write_json("sculpting.json", result)]
-    od.write_json("timing.json", {"seconds": result.seconds})
-    if plots:
-        import matplotlib.pyplot as plt
-
-        written.append(od.file("sculpting.png"))
-        plt.close(plot_sculpting_study(result, path=written[-1]))
-    od.finish()
-    return written
+    return write_study(result, out, "sculpting", plot_sculpting_study, plots=plots)
